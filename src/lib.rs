@@ -1,0 +1,1 @@
+//! kubectl-debatemesh: configure Istio with safe commands and prove the mesh is configured right.

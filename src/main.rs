@@ -1,0 +1,3 @@
+//! The `kubectl-debatemesh` binary.
+
+fn main() {}

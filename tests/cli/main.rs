@@ -1,0 +1,1 @@
+//! Integration tests: the built binary against the in-repo test API server.
