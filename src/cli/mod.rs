@@ -1,0 +1,208 @@
+//! Command-line definitions: the kubectl flags every command shares and one
+//! `*Args` struct per command, in the file of that command's name.
+
+mod inject;
+mod version;
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-debatemesh",
+    bin_name = "kubectl debatemesh",
+    version,
+    about = "Configure Istio with safe commands, then prove the mesh is configured right",
+    long_about = None,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh version"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that behave as they do in kubectl and may appear anywhere on the line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The namespace to work in (default: the context's namespace, then `default`)
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// How long to wait for each reply from the API server, e.g. 30s or 1m; 0 waits forever
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
+    pub request_timeout: String,
+
+    /// Output format (each command says which it supports)
+    #[arg(short = 'o', long, global = true, value_name = "FORMAT")]
+    pub output: Option<String>,
+
+    /// More logging on stderr: -v debug, -vv trace, -vvv everything (RUST_LOG wins)
+    #[arg(short = 'v', long = "verbose", global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never colour the output (NO_COLOR does the same)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// How a command that writes to the cluster behaves: shared by every mutating command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WriteArgs {
+    /// Only print what would be sent (`client`), or have the server check it without saving
+    /// (`server`)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value = "none",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "client"
+    )]
+    pub dry_run: DryRun,
+
+    /// Print a diff of the live objects against the intended ones, then write nothing
+    #[arg(long)]
+    pub diff: bool,
+
+    /// Change objects another tool manages, and skip the safety refusals
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--dry-run` as kubectl spells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    /// Write for real
+    #[default]
+    None,
+    /// Send nothing; print the intended objects
+    Client,
+    /// Send with `dryRun=All`: the server validates and answers but saves nothing
+    Server,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
+    Inject(InjectArgs),
+
+    /// Print the client version and, when reachable, the server version
+    Version(VersionArgs),
+
+    /// Print a shell completion script, or install the kubectl plugin completion shim
+    Completion(CompletionArgs),
+}
+
+impl Cli {
+    /// Parses the process arguments, accepting kubectl's `-v=N` and `--v=N` verbosity forms.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        Self::try_parse_from(normalize_verbosity(std::env::args_os()))
+    }
+}
+
+/// Rewrites kubectl's numeric verbosity (`-v=6`, `--v=6`, `--v 6`) into the repeated `-v` form:
+/// levels 1-4 give debug, 5-7 trace, 8 and above everything.
+pub fn normalize_verbosity<I>(args: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = std::ffi::OsString>,
+{
+    let mut out = Vec::new();
+    let mut iter = args.into_iter().peekable();
+    let mut after_separator = false;
+    while let Some(arg) = iter.next() {
+        if after_separator {
+            out.push(arg);
+            continue;
+        }
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            after_separator = true;
+            out.push(arg);
+            continue;
+        }
+        let level = if let Some(v) =
+            text.strip_prefix("-v=").or_else(|| text.strip_prefix("--v=")).map(str::to_string)
+        {
+            v.parse::<u8>().ok()
+        } else if text == "--v" {
+            let next = iter.peek().and_then(|n| n.to_str()).and_then(|n| n.parse::<u8>().ok());
+            if next.is_some() {
+                iter.next();
+            }
+            next
+        } else {
+            out.push(arg);
+            continue;
+        };
+        match level {
+            Some(0) => {}
+            Some(n) => {
+                let count = match n {
+                    1..=4 => 1,
+                    5..=7 => 2,
+                    _ => 3,
+                };
+                out.push(format!("-{}", "v".repeat(count)).into());
+            }
+            None => out.push(text.into_owned().into()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize_verbosity(args.iter().map(|a| a.into()))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kubectl_verbosity_forms_become_counts() {
+        assert_eq!(norm(&["x", "-v=6", "version"]), ["x", "-vv", "version"]);
+        assert_eq!(norm(&["x", "--v=9"]), ["x", "-vvv"]);
+        assert_eq!(norm(&["x", "--v", "2", "version"]), ["x", "-v", "version"]);
+        assert_eq!(norm(&["x", "-v=0"]), ["x"]);
+        assert_eq!(norm(&["x", "-vv"]), ["x", "-vv"]);
+        assert_eq!(norm(&["x", "--", "-v=6"]), ["x", "--", "-v=6"]);
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

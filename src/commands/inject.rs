@@ -1,0 +1,603 @@
+//! `inject NS...`: label namespaces for sidecar, revision or ambient mode (or take them out of
+//! the mesh), then name the workloads whose running pods no longer match and, with
+//! `--restart`, restart them the way `kubectl rollout restart` does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    cli::{DryRun, GlobalArgs, InjectArgs},
+    cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, WriteMode, kinds},
+    error::{ExitStatus, Problems, UsageError},
+    mesh::injection::{
+        self, DATAPLANE_MODE_LABEL, INJECTION_LABEL, MeshMode, PodInjection, REVISION_LABEL,
+    },
+    output::{
+        Format, Ui,
+        changes::{Change, Verb},
+    },
+};
+
+/// Namespaces that are never labelled without `--force`.
+const PROTECTED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// What the user asked for, validated before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub namespaces: Vec<String>,
+    pub target: MeshMode,
+}
+
+impl Plan {
+    /// Checks the arguments: names, the revision, protected namespaces.
+    pub fn new(args: &InjectArgs) -> Result<Self, UsageError> {
+        let mut namespaces = Vec::new();
+        for ns in &args.namespaces {
+            check_namespace_name(ns)?;
+            let protected = PROTECTED.contains(&ns.as_str()) || *ns == args.istio_namespace;
+            if protected && !args.write.force {
+                return Err(UsageError::new(format!(
+                    "refusing to change namespace {ns}: it belongs to Kubernetes or the Istio \
+                     control plane (use --force to do it anyway)"
+                )));
+            }
+            if !namespaces.contains(ns) {
+                namespaces.push(ns.clone());
+            }
+        }
+        let target = match (&args.revision, args.ambient, args.disable) {
+            (Some(rev), _, _) => {
+                check_label_value("--revision", rev)?;
+                MeshMode::Revision(rev.clone())
+            }
+            (None, true, _) => MeshMode::Ambient,
+            (None, false, true) => MeshMode::Off,
+            (None, false, false) => MeshMode::Sidecar,
+        };
+        Ok(Self { namespaces, target })
+    }
+
+    /// The labels a namespace has after the change.
+    pub fn labels_after(&self, labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut out = labels.clone();
+        for key in [INJECTION_LABEL, REVISION_LABEL] {
+            out.remove(key);
+        }
+        if out.get(DATAPLANE_MODE_LABEL).map(String::as_str) == Some("ambient") {
+            out.remove(DATAPLANE_MODE_LABEL);
+        }
+        match &self.target {
+            MeshMode::Sidecar => {
+                out.insert(INJECTION_LABEL.into(), "enabled".into());
+            }
+            MeshMode::Revision(rev) => {
+                out.insert(REVISION_LABEL.into(), rev.clone());
+            }
+            MeshMode::Ambient => {
+                out.insert(DATAPLANE_MODE_LABEL.into(), "ambient".into());
+            }
+            MeshMode::Off | MeshMode::Conflicting(_) => {}
+        }
+        out
+    }
+}
+
+/// A namespace name as Kubernetes requires it: a DNS-1123 label.
+pub fn check_namespace_name(name: &str) -> Result<(), UsageError> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if valid {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "invalid namespace name {:?}: use at most 63 lower-case letters, digits and '-', starting \
+         and ending with a letter or digit",
+        shorten(name)
+    )))
+}
+
+fn check_label_value(flag: &str, value: &str) -> Result<(), UsageError> {
+    let ok_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    let valid = !value.is_empty()
+        && value.len() <= 63
+        && value.bytes().all(ok_char)
+        && value.as_bytes()[0].is_ascii_alphanumeric()
+        && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric();
+    if valid {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "invalid value {:?} for {flag}: a label value of at most 63 letters, digits, '-', '_' or \
+         '.', starting and ending with a letter or digit",
+        shorten(value)
+    )))
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}...", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// The metadata of a listed object: all `inject` needs of pods and ReplicaSets.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Meta {
+    pub metadata: ObjectMeta,
+}
+
+/// The fields of `metadata` that matter here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub owner_references: Vec<OwnerReference>,
+    #[serde(default)]
+    pub deletion_timestamp: Option<String>,
+}
+
+/// An owner reference.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OwnerReference {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub controller: Option<bool>,
+}
+
+/// A workload whose pods need a restart, or a pod nobody can restart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mismatch {
+    pub namespace: String,
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, or `Pod` for pods without such an owner.
+    pub kind: String,
+    pub name: String,
+    pub pods: usize,
+    pub reason: String,
+}
+
+/// Runs `inject`.
+pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
+    let format =
+        Format::parse(global.output.as_deref(), &[Format::Table, Format::Yaml, Format::Json])?;
+    let plan = Plan::new(&args)?;
+    let dry_run = args.write.dry_run;
+    let mode = WriteMode::new(dry_run, args.write.force);
+
+    let cluster = Cluster::connect(global).await?;
+    let ns_resource = cluster.resource(&kinds::NAMESPACE).await?;
+    let namespaces = list_namespaces(&cluster, &ns_resource, &plan.namespaces).await?;
+    let missing: Vec<&str> = plan
+        .namespaces
+        .iter()
+        .filter(|n| !namespaces.contains_key(n.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(UsageError::new(format!(
+            "namespace {} not found; nothing was changed",
+            missing.join(", ")
+        ))
+        .with_hint("list namespaces with: kubectl get namespaces")
+        .into());
+    }
+    if let MeshMode::Revision(rev) = &plan.target {
+        warn_unserved_revision(&cluster, rev, ui).await;
+    }
+
+    // Label each namespace; a failure is reported and the rest still go ahead.
+    let mut changes = Vec::new();
+    let mut objects = Vec::new();
+    let mut modes: BTreeMap<&str, MeshMode> = BTreeMap::new();
+    let mut failed = false;
+    for name in &plan.namespaces {
+        let live = &namespaces[name.as_str()];
+        match label_namespace(&cluster, &ns_resource, &plan, live, dry_run, mode).await {
+            Ok((verb, object)) => {
+                changes.push(Change::new(&kinds::NAMESPACE, None, name, verb));
+                // Judge pods against what the namespace says now (or would say, in a dry run).
+                let labels = match dry_run {
+                    DryRun::None => labels_of(&object),
+                    _ => plan.labels_after(&labels_of(live)),
+                };
+                modes.insert(name, injection::namespace_mode(&labels));
+                objects.push(object);
+            }
+            Err(e) => {
+                failed = true;
+                modes.insert(name, injection::namespace_mode(&labels_of(live)));
+                let why = crate::output::errors::render(&e, false);
+                let why = why.lines().collect::<Vec<_>>().join("; ");
+                changes.push(Change::new(&kinds::NAMESPACE, None, name, Verb::Failed(why)));
+            }
+        }
+    }
+
+    // Which running pods no longer match their namespace.
+    let pods = list_pods(&cluster, &plan.namespaces).await?;
+    let owners = list_replica_set_owners(&cluster, &plan.namespaces).await?;
+    let mismatches = find_mismatches(&pods, &owners, &modes);
+
+    if format.is_structured() {
+        ui.objects(format, &objects)?;
+    } else {
+        let lines: String = changes.iter().map(|c| format!("{}\n", c.line(dry_run))).collect();
+        ui.text(&lines)?;
+    }
+
+    if args.restart && !mismatches.is_empty() {
+        let restarted = restart(&cluster, &mismatches, dry_run, mode, ui).await?;
+        if !format.is_structured() {
+            let lines: String =
+                restarted.iter().map(|c| format!("{}\n", c.line(dry_run))).collect();
+            ui.text(&lines)?;
+        }
+        failed |= restarted.iter().any(|c| matches!(c.verb, Verb::Failed(_)));
+        for m in mismatches.iter().filter(|m| m.kind == "Pod") {
+            ui.warn(&format!(
+                "pod {}/{} has no Deployment, StatefulSet or DaemonSet to restart: {}; delete it \
+                 and recreate it to pick up the change",
+                m.namespace, m.name, m.reason
+            ));
+        }
+    } else if !mismatches.is_empty() {
+        report_mismatches(&mismatches, ui);
+    }
+
+    if failed {
+        return Err(Problems::new("some changes failed; re-running is safe").into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// One list: all namespaces, or just the one asked for (by field selector).
+async fn list_namespaces(
+    cluster: &Cluster,
+    resource: &Resource,
+    wanted: &[String],
+) -> Result<BTreeMap<String, Value>, ClusterError> {
+    let mut options = ListOptions::default();
+    if let [only] = wanted {
+        options.field_selector = Some(format!("metadata.name={only}"));
+    }
+    let items: Vec<Value> = cluster.list(resource, Scope::All, &options).await?;
+    let wanted: BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
+    Ok(items
+        .into_iter()
+        .filter_map(|ns| {
+            let name = ns.pointer("/metadata/name")?.as_str()?.to_string();
+            wanted.contains(name.as_str()).then_some((name, ns))
+        })
+        .collect())
+}
+
+fn labels_of(object: &Value) -> BTreeMap<String, String> {
+    object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// Sets the labels with a resourceVersion-guarded update; returns what happened and the object.
+async fn label_namespace(
+    cluster: &Cluster,
+    resource: &Resource,
+    plan: &Plan,
+    live: &Value,
+    dry_run: DryRun,
+    mode: WriteMode,
+) -> anyhow::Result<(Verb, Value)> {
+    let name = live.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let intended = |object: &Value| -> Option<Value> {
+        let before = labels_of(object);
+        let after = plan.labels_after(&before);
+        if after == before {
+            return None;
+        }
+        let mut next = object.clone();
+        next["metadata"]["labels"] = json!(after);
+        Some(next)
+    };
+
+    if dry_run == DryRun::Client {
+        return Ok(match intended(live) {
+            Some(next) => (Verb::Labeled, next),
+            None => (Verb::Unchanged, live.clone()),
+        });
+    }
+    let edited = cluster
+        .edit(resource, None, name, mode, |object| Ok(intended(object)))
+        .await
+        .with_context(|| format!("cannot label namespace {name}"))?;
+    let verb = if edited.changed { Verb::Labeled } else { Verb::Unchanged };
+    Ok((verb, edited.after))
+}
+
+async fn list_pods(cluster: &Cluster, namespaces: &[String]) -> Result<Vec<Meta>, ClusterError> {
+    let resource = cluster.resource(&kinds::POD).await?;
+    list_in(cluster, &resource, namespaces).await
+}
+
+/// ReplicaSet name to the Deployment that owns it, per namespace.
+async fn list_replica_set_owners(
+    cluster: &Cluster,
+    namespaces: &[String],
+) -> Result<BTreeMap<(String, String), String>, ClusterError> {
+    let resource = cluster.resource(&kinds::REPLICA_SET).await?;
+    let sets = list_in(cluster, &resource, namespaces).await?;
+    Ok(sets
+        .into_iter()
+        .filter_map(|rs| {
+            let owner = controller(&rs.metadata)?;
+            (owner.kind == "Deployment").then(|| {
+                ((rs.metadata.namespace.clone(), rs.metadata.name.clone()), owner.name.clone())
+            })
+        })
+        .collect())
+}
+
+/// One metadata-only list: in the one namespace, or across all of them for several.
+async fn list_in(
+    cluster: &Cluster,
+    resource: &Resource,
+    namespaces: &[String],
+) -> Result<Vec<Meta>, ClusterError> {
+    let scope = match namespaces {
+        [one] => Scope::Namespace(one),
+        _ => Scope::All,
+    };
+    let items: Vec<Meta> = cluster.list(resource, scope, &ListOptions::metadata()).await?;
+    Ok(items.into_iter().filter(|i| namespaces.contains(&i.metadata.namespace)).collect())
+}
+
+fn controller(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    meta.owner_references
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or_else(|| meta.owner_references.first())
+}
+
+/// Groups the pods that do not match their namespace's mode by the workload that owns them.
+pub fn find_mismatches(
+    pods: &[Meta],
+    replica_set_owners: &BTreeMap<(String, String), String>,
+    modes: &BTreeMap<&str, MeshMode>,
+) -> Vec<Mismatch> {
+    let mut grouped: BTreeMap<(String, String, String), (usize, String)> = BTreeMap::new();
+    for pod in pods {
+        let meta = &pod.metadata;
+        if meta.deletion_timestamp.is_some() {
+            continue;
+        }
+        let Some(mode) = modes.get(meta.namespace.as_str()) else { continue };
+        let view = PodInjection {
+            labels: &meta.labels,
+            annotations: &meta.annotations,
+            has_proxy_container: false,
+        };
+        let Some(reason) = injection::restart_reason(mode, view) else { continue };
+        let (kind, name) = match controller(meta) {
+            Some(o) if o.kind == "ReplicaSet" => {
+                match replica_set_owners.get(&(meta.namespace.clone(), o.name.clone())) {
+                    Some(deployment) => ("Deployment".to_string(), deployment.clone()),
+                    None => ("Pod".to_string(), meta.name.clone()),
+                }
+            }
+            Some(o) if o.kind == "StatefulSet" || o.kind == "DaemonSet" => {
+                (o.kind.clone(), o.name.clone())
+            }
+            _ => ("Pod".to_string(), meta.name.clone()),
+        };
+        let entry = grouped.entry((meta.namespace.clone(), kind, name)).or_insert((0, reason));
+        entry.0 += 1;
+    }
+    grouped
+        .into_iter()
+        .map(|((namespace, kind, name), (pods, reason))| Mismatch {
+            namespace,
+            kind,
+            name,
+            pods,
+            reason,
+        })
+        .collect()
+}
+
+fn report_mismatches(mismatches: &[Mismatch], ui: &mut Ui) {
+    let rows: Vec<String> = mismatches
+        .iter()
+        .map(|m| {
+            let what = if m.kind == "Pod" {
+                format!("pod {}", m.name)
+            } else {
+                format!("{} {} ({} pods)", m.kind.to_ascii_lowercase(), m.name, m.pods)
+            };
+            format!("  {}/{what}: {}", m.namespace, m.reason)
+        })
+        .collect();
+    ui.warn(&format!(
+        "{} workloads run pods that do not match their namespace; restart them with --restart \
+         (or kubectl rollout restart):\n{}",
+        mismatches.len(),
+        rows.join("\n")
+    ));
+}
+
+/// Restarts Deployments, StatefulSets and DaemonSets by stamping their pod template, as
+/// `kubectl rollout restart` does.
+async fn restart(
+    cluster: &Cluster,
+    mismatches: &[Mismatch],
+    dry_run: DryRun,
+    mode: WriteMode,
+    ui: &mut Ui,
+) -> anyhow::Result<Vec<Change>> {
+    let now = rfc3339_now();
+    let patch = json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": now
+    }}}}});
+    let mut changes = Vec::new();
+    for m in mismatches.iter().filter(|m| m.kind != "Pod") {
+        let kind = match m.kind.as_str() {
+            "Deployment" => &kinds::DEPLOYMENT,
+            "StatefulSet" => &kinds::STATEFUL_SET,
+            _ => &kinds::DAEMON_SET,
+        };
+        if dry_run == DryRun::Client {
+            changes.push(Change::new(kind, Some(&m.namespace), &m.name, Verb::Restarted));
+            continue;
+        }
+        let resource = cluster.resource(kind).await?;
+        let verb =
+            match cluster.merge_patch(&resource, Some(&m.namespace), &m.name, &patch, mode).await {
+                Ok(_) => Verb::Restarted,
+                Err(e) => {
+                    ui.warn(&format!("cannot restart {} {}/{}: {e}", m.kind, m.namespace, m.name));
+                    Verb::Failed(e.failure().to_string())
+                }
+            };
+        changes.push(Change::new(kind, Some(&m.namespace), &m.name, verb));
+    }
+    Ok(changes)
+}
+
+/// Warns when no control plane serves `revision` (no injector webhook labelled with it). The
+/// check is skipped quietly when the webhooks cannot be read.
+async fn warn_unserved_revision(cluster: &Cluster, revision: &str, ui: &mut Ui) {
+    let Ok(resource) = cluster.resource(&kinds::MUTATING_WEBHOOK).await else { return };
+    let options =
+        ListOptions { label_selector: Some("istio.io/rev".into()), ..ListOptions::metadata() };
+    let Ok(hooks) = cluster.list::<Meta>(&resource, Scope::All, &options).await else {
+        tracing::debug!("cannot list injector webhooks; not checking revision {revision}");
+        return;
+    };
+    let served = hooks.iter().any(|h| {
+        h.metadata.labels.get("istio.io/rev").map(String::as_str) == Some(revision)
+            || h.metadata.labels.get("istio.io/tag").map(String::as_str) == Some(revision)
+    });
+    if !served {
+        ui.warn(&format!(
+            "no control plane serves revision {revision:?} (no injector webhook is labelled \
+             istio.io/rev={revision} or istio.io/tag={revision}); new pods will get no sidecar"
+        ));
+    }
+}
+
+/// The current time as RFC 3339, UTC, to the second.
+pub fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::WriteArgs;
+
+    fn args(namespaces: &[&str]) -> InjectArgs {
+        InjectArgs {
+            status: None,
+            namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            revision: None,
+            ambient: false,
+            disable: false,
+            restart: false,
+            istio_namespace: "istio-system".into(),
+            write: WriteArgs::default(),
+        }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn plans_check_names_and_protect_system_namespaces() {
+        assert!(Plan::new(&args(&["shop"])).is_ok());
+        assert!(Plan::new(&args(&[""])).is_err());
+        assert!(Plan::new(&args(&["Shop"])).is_err());
+        assert!(Plan::new(&args(&["kube-system"])).is_err());
+        assert!(Plan::new(&args(&["istio-system"])).is_err());
+        let mut forced = args(&["kube-system"]);
+        forced.write.force = true;
+        assert!(Plan::new(&forced).is_ok());
+        let mut bad_rev = args(&["shop"]);
+        bad_rev.revision = Some("-x".into());
+        assert!(Plan::new(&bad_rev).is_err());
+        assert_eq!(Plan::new(&args(&["a", "a"])).unwrap().namespaces, vec!["a"]);
+    }
+
+    #[test]
+    fn each_mode_sets_its_label_and_removes_the_others() {
+        let start = labels(&[(REVISION_LABEL, "old"), ("team", "x")]);
+        let sidecar = Plan::new(&args(&["shop"])).unwrap();
+        assert_eq!(
+            sidecar.labels_after(&start),
+            labels(&[(INJECTION_LABEL, "enabled"), ("team", "x")])
+        );
+
+        let mut rev = args(&["shop"]);
+        rev.revision = Some("canary".into());
+        let rev = Plan::new(&rev).unwrap();
+        let start = labels(&[(INJECTION_LABEL, "enabled")]);
+        assert_eq!(rev.labels_after(&start), labels(&[(REVISION_LABEL, "canary")]));
+
+        let mut amb = args(&["shop"]);
+        amb.ambient = true;
+        let amb = Plan::new(&amb).unwrap();
+        assert_eq!(amb.labels_after(&start), labels(&[(DATAPLANE_MODE_LABEL, "ambient")]));
+
+        let mut off = args(&["shop"]);
+        off.disable = true;
+        let off = Plan::new(&off).unwrap();
+        let start = labels(&[(DATAPLANE_MODE_LABEL, "ambient"), (INJECTION_LABEL, "enabled")]);
+        assert_eq!(off.labels_after(&start), labels(&[]));
+    }
+
+    #[test]
+    fn restart_timestamps_are_rfc3339() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_426), (2025, 12, 4));
+        let now = rfc3339_now();
+        assert_eq!(now.len(), 20);
+        assert!(now.ends_with('Z'));
+    }
+}

@@ -1,0 +1,27 @@
+//! One file per command: each gathers its input, calls the pure parts and hands the result to
+//! `output`.
+
+pub mod complete;
+pub mod completion;
+pub mod inject;
+pub mod inject_status;
+pub mod version;
+
+use crate::{
+    cli::{Cli, Command, InjectSubcommand},
+    error::ExitStatus,
+    output::Ui,
+};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Inject(args) => match args.status {
+            Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
+            None => inject::run(global, args, ui).await,
+        },
+        Command::Version(args) => version::run(global, args, ui).await,
+        Command::Completion(args) => completion::run(args, ui),
+    }
+}

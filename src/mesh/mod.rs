@@ -1,0 +1,3 @@
+//! Istio and Gateway API resources, their rules, and the pure helpers over them.
+
+pub mod injection;
