@@ -6,6 +6,7 @@ pub mod completion;
 pub mod inject;
 pub mod inject_status;
 pub mod version;
+pub mod writes;
 
 use crate::{
     cli::{Cli, Command, InjectSubcommand},

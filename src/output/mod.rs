@@ -2,6 +2,7 @@
 //! on a terminal and never with `NO_COLOR` or `--no-color`.
 
 pub mod changes;
+pub mod diff;
 pub mod errors;
 pub mod log;
 pub mod redact;
