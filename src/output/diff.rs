@@ -62,12 +62,12 @@ fn lines(old: &[&str], new: &[&str]) -> Vec<String> {
             out.push(format!(" {}", old[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(format!("+{}", new[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push(format!("-{}", old[i]));
             i += 1;
+        } else {
+            out.push(format!("+{}", new[j]));
+            j += 1;
         }
     }
     out
