@@ -5,6 +5,7 @@
 //! and `output` owns every byte written.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod analysis;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod diff;
 pub mod errors;
+pub mod findings;
 pub mod log;
 pub mod redact;
 pub mod table;
