@@ -280,3 +280,47 @@ mod tests {
         assert!(lookup("DM9999").is_empty());
     }
 }
+
+/// The reference table of docs/codes.md, generated from the catalogue.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| code | name | level | istioctl | what it means | fix |\n|---|---|---|---|---|---|\n",
+    );
+    for c in ALL {
+        let name = if c.retired { format!("{} (retired)", c.name) } else { c.name.to_string() };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            c.code,
+            name,
+            c.level.word(),
+            c.istio.unwrap_or("-"),
+            c.summary,
+            c.fix
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod docs_tests {
+    /// docs/codes.md holds the generated table between markers; `DEBATEMESH_BLESS=1` rewrites it.
+    #[test]
+    fn docs_list_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/codes.md");
+        let text = std::fs::read_to_string(path).expect("docs/codes.md exists");
+        let (begin, end) = ("<!-- codes:begin -->\n", "<!-- codes:end -->");
+        let start = text.find(begin).expect("begin marker") + begin.len();
+        let stop = text.find(end).expect("end marker");
+        let table = super::markdown_table();
+        if std::env::var_os("DEBATEMESH_BLESS").is_some() {
+            let updated = format!("{}{table}{}", &text[..start], &text[stop..]);
+            std::fs::write(path, updated).unwrap();
+            return;
+        }
+        assert_eq!(
+            &text[start..stop],
+            table,
+            "docs/codes.md is stale: run with DEBATEMESH_BLESS=1"
+        );
+    }
+}
