@@ -1,1 +1,3 @@
 //! kubectl-debatemesh: configure Istio with safe commands and prove the mesh is configured right.
+
+pub mod mesh;

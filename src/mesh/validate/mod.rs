@@ -1,0 +1,19 @@
+//! Checks on every value a user types, made before any network call.
+//!
+//! Each validator applies the rule Istio's admission webhook and CRD schemas (or, for names,
+//! Kubernetes' apimachinery) would apply to the same value, and fails with one
+//! [`ValidationError`] that names what was checked, the value, and what is allowed. The
+//! functions are pure and never panic, whatever the input.
+//!
+//! Callers say where a value came from with [`ResultExt::for_flag`] or
+//! [`ResultExt::at_field`]; the rendered error then names that flag or field path.
+
+mod error;
+pub mod k8s;
+
+pub use error::{ResultExt, ValidationError};
+pub use k8s::{
+    NamespacedName, parse_gateway_ref, parse_label_map, parse_port, validate_iana_svc_name,
+    validate_label_key, validate_label_value, validate_namespace, validate_object_name,
+    validate_service_port_name,
+};
