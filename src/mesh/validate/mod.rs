@@ -10,6 +10,7 @@
 
 mod error;
 pub mod k8s;
+pub mod selector;
 
 pub use error::{ResultExt, ValidationError};
 pub use k8s::{
@@ -17,3 +18,4 @@ pub use k8s::{
     validate_label_key, validate_label_value, validate_namespace, validate_object_name,
     validate_service_port_name,
 };
+pub use selector::{Labels, Operator, Requirement, Selector};
