@@ -9,10 +9,18 @@
 //! [`ResultExt::at_field`]; the rendered error then names that flag or field path.
 
 mod error;
+pub mod host;
+pub mod ip;
 pub mod k8s;
 pub mod selector;
 
 pub use error::{ResultExt, ValidationError};
+pub use host::{
+    GatewayHost, HostNamespace, VirtualServiceScope, parse_gateway_host,
+    validate_destination_rule_host, validate_fqdn, validate_route_destination_host,
+    validate_virtual_service_host, validate_wildcard_domain,
+};
+pub use ip::{IpBlock, is_ip_address, parse_ip_block};
 pub use k8s::{
     NamespacedName, parse_gateway_ref, parse_label_map, parse_port, validate_iana_svc_name,
     validate_label_key, validate_label_value, validate_namespace, validate_object_name,
