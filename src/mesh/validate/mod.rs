@@ -6,14 +6,29 @@
 //! functions are pure and never panic, whatever the input.
 //!
 //! Callers say where a value came from with [`ResultExt::for_flag`] or
-//! [`ResultExt::at_field`]; the rendered error then names that flag or field path.
+//! [`ResultExt::at_field`]; the rendered error then names that flag or field path:
+//!
+//! ```
+//! use debatemesh::mesh::validate::{DurationField, ResultExt, parse_mesh_duration};
+//!
+//! let err = parse_mesh_duration("1.5ms", DurationField::PerTryTimeout)
+//!     .for_flag("--per-try-timeout")
+//!     .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "invalid value \"1.5ms\" for --per-try-timeout: durations must be whole milliseconds \
+//!      (e.g. 1500ms or 2s)"
+//! );
+//! ```
 
+pub mod duration;
 mod error;
 pub mod host;
 pub mod ip;
 pub mod k8s;
 pub mod selector;
 
+pub use duration::{DurationField, MeshDuration, parse_go_duration, parse_mesh_duration};
 pub use error::{ResultExt, ValidationError};
 pub use host::{
     GatewayHost, HostNamespace, VirtualServiceScope, parse_gateway_host,
