@@ -26,6 +26,7 @@ mod error;
 pub mod host;
 pub mod ip;
 pub mod k8s;
+pub mod numbers;
 pub mod selector;
 
 pub use duration::{DurationField, MeshDuration, parse_go_duration, parse_mesh_duration};
@@ -41,4 +42,5 @@ pub use k8s::{
     validate_label_key, validate_label_value, validate_namespace, validate_object_name,
     validate_service_port_name,
 };
+pub use numbers::{CountField, PercentField, parse_count, parse_percent};
 pub use selector::{Labels, Operator, Requirement, Selector};
