@@ -27,6 +27,7 @@ pub mod host;
 pub mod ip;
 pub mod k8s;
 pub mod numbers;
+pub mod retry;
 pub mod selector;
 
 pub use duration::{DurationField, MeshDuration, parse_go_duration, parse_mesh_duration};
@@ -43,4 +44,5 @@ pub use k8s::{
     validate_service_port_name,
 };
 pub use numbers::{CountField, PercentField, parse_count, parse_percent};
+pub use retry::{RetryOn, RetryOnEntry, check_retry_policy, parse_attempts, parse_retry_on};
 pub use selector::{Labels, Operator, Requirement, Selector};
