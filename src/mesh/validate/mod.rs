@@ -21,6 +21,7 @@
 //! );
 //! ```
 
+pub mod authz;
 pub mod duration;
 mod error;
 pub mod host;
@@ -30,6 +31,11 @@ pub mod numbers;
 pub mod retry;
 pub mod selector;
 
+pub use authz::{
+    Peer, ServiceAccountRef, parse_authz_port, parse_method, parse_peer, parse_service_account,
+    validate_authz_host, validate_authz_path, validate_condition, validate_ip_block,
+    validate_namespace_match, validate_principal,
+};
 pub use duration::{DurationField, MeshDuration, parse_go_duration, parse_mesh_duration};
 pub use error::{ResultExt, ValidationError};
 pub use host::{
