@@ -27,6 +27,7 @@ mod error;
 pub mod host;
 pub mod ip;
 pub mod k8s;
+pub mod mtls;
 pub mod numbers;
 pub mod retry;
 pub mod selector;
@@ -49,6 +50,7 @@ pub use k8s::{
     validate_label_key, validate_label_value, validate_namespace, validate_object_name,
     validate_service_port_name,
 };
+pub use mtls::{MtlsMode, check_port_level_needs_selector, parse_mtls_mode, parse_port_mode};
 pub use numbers::{CountField, PercentField, parse_count, parse_percent};
 pub use retry::{RetryOn, RetryOnEntry, check_retry_policy, parse_attempts, parse_retry_on};
 pub use selector::{Labels, Operator, Requirement, Selector};
