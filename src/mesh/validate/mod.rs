@@ -25,6 +25,7 @@ pub mod authz;
 pub mod duration;
 mod error;
 pub mod host;
+pub mod http;
 pub mod ip;
 pub mod k8s;
 pub mod mtls;
@@ -43,6 +44,10 @@ pub use host::{
     GatewayHost, HostNamespace, VirtualServiceScope, parse_gateway_host,
     validate_destination_rule_host, validate_fqdn, validate_route_destination_host,
     validate_virtual_service_host, validate_wildcard_domain,
+};
+pub use http::{
+    Redirect, RouteActions, check_redirect, check_route_actions, parse_redirect_code,
+    validate_path_prefix, validate_rewrite_uri,
 };
 pub use ip::{IpBlock, is_ip_address, parse_ip_block};
 pub use k8s::{
