@@ -75,7 +75,7 @@ pub fn parse_ip_block(s: &str) -> Result<IpBlock, ValidationError> {
         return err("the part before '/' must be an IPv4 or IPv6 address, e.g. 10.1.0.0/16");
     };
     if zone.is_some() {
-        return err("CIDR blocks cannot carry an IPv6 zone");
+        return err("a CIDR block cannot carry an IPv6 zone");
     }
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let well_formed = !bits_part.is_empty()
