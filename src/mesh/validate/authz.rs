@@ -3,10 +3,10 @@
 //! Istio's webhook (`ValidateAuthorizationPolicy` with `pkg/config/security`) refuses empty
 //! strings everywhere, checks `ipBlocks` as IPs or CIDRs, `ports` as numbers 0 to 65535,
 //! `serviceAccounts` as `[namespace/]name` without wildcards, `paths` that use the `{*}` and
-//! `{**}` templates, and `when` keys against its attribute list. Every string field matches
-//! exactly, by prefix (`abc*`), by suffix (`*abc`) or by presence (`*`); a `*` anywhere else is
-//! taken literally and so never matches a real identity, path or host. Those values are refused
-//! here, as are principals, namespaces, methods and paths that could never match a request:
+//! `{**}` templates, and `when` keys against its attribute list. The documented match forms of
+//! every string field are exact, prefix (`abc*`), suffix (`*abc`) and presence (`*`); a value
+//! with a `*` in any other place is none of them and is refused here, as are principals,
+//! namespaces, methods and paths that could never match a request:
 //! principals must be `TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT`, methods the standard HTTP
 //! names (gRPC calls are always `POST`), and paths must start with `/`.
 
@@ -44,9 +44,7 @@ pub fn match_shape(s: &str) -> Result<MatchShape<'_>, String> {
         0 => Ok(MatchShape::Exact(s)),
         1 if s.starts_with('*') => Ok(MatchShape::Suffix(&s[1..])),
         1 if s.ends_with('*') => Ok(MatchShape::Prefix(&s[..s.len() - 1])),
-        _ => Err("'*' matches only alone, as a prefix (abc*) or as a suffix (*abc); elsewhere \
-                  it is taken literally"
-            .into()),
+        _ => Err("'*' matches only alone, as a prefix (abc*) or as a suffix (*abc)".into()),
     }
 }
 
