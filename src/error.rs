@@ -108,7 +108,7 @@ impl std::error::Error for Problems {}
 /// Decides the exit code of an error chain from the types in it.
 pub fn exit_status(err: &anyhow::Error) -> ExitStatus {
     for cause in err.chain() {
-        if cause.is::<UsageError>() {
+        if cause.is::<UsageError>() || cause.is::<crate::mesh::validate::ValidationError>() {
             return ExitStatus::Usage;
         }
         if let Some(e) = cause.downcast_ref::<crate::cluster::ClusterError>() {

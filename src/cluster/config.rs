@@ -94,35 +94,12 @@ pub fn parse_request_timeout(value: &str) -> Result<Option<Duration>, UsageError
     if let Ok(secs) = value.parse::<u64>() {
         return Ok((secs > 0).then(|| Duration::from_secs(secs)));
     }
-    let d = go_duration(value).ok_or_else(invalid)?;
-    if d.is_zero() { Ok(None) } else { Ok(Some(d)) }
-}
-
-/// A non-negative Go duration such as `1m30s` or `250ms`.
-fn go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
+    let nanos = crate::mesh::validate::parse_go_duration(value).map_err(|_| invalid())?;
+    match u64::try_from(nanos) {
+        Ok(0) => Ok(None),
+        Ok(n) => Ok(Some(Duration::from_nanos(n))),
+        Err(_) => Err(invalid()),
     }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &rest[unit..];
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 fn read_kubeconfig(global: &GlobalArgs) -> anyhow::Result<(Option<Kubeconfig>, Vec<PathBuf>)> {

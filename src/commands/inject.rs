@@ -12,8 +12,11 @@ use crate::{
     cli::{DryRun, GlobalArgs, InjectArgs},
     cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, WriteMode, kinds},
     error::{ExitStatus, Problems, UsageError},
-    mesh::injection::{
-        self, DATAPLANE_MODE_LABEL, INJECTION_LABEL, MeshMode, PodInjection, REVISION_LABEL,
+    mesh::{
+        injection::{
+            self, DATAPLANE_MODE_LABEL, INJECTION_LABEL, MeshMode, PodInjection, REVISION_LABEL,
+        },
+        validate::{self, ResultExt},
     },
     output::{
         Format, Ui,
@@ -33,16 +36,17 @@ pub struct Plan {
 
 impl Plan {
     /// Checks the arguments: names, the revision, protected namespaces.
-    pub fn new(args: &InjectArgs) -> Result<Self, UsageError> {
+    pub fn new(args: &InjectArgs) -> anyhow::Result<Self> {
         let mut namespaces = Vec::new();
         for ns in &args.namespaces {
-            check_namespace_name(ns)?;
+            validate::validate_namespace(ns)?;
             let protected = PROTECTED.contains(&ns.as_str()) || *ns == args.istio_namespace;
             if protected && !args.write.force {
                 return Err(UsageError::new(format!(
                     "refusing to change namespace {ns}: it belongs to Kubernetes or the Istio \
                      control plane (use --force to do it anyway)"
-                )));
+                ))
+                .into());
             }
             if !namespaces.contains(ns) {
                 namespaces.push(ns.clone());
@@ -50,7 +54,7 @@ impl Plan {
         }
         let target = match (&args.revision, args.ambient, args.disable) {
             (Some(rev), _, _) => {
-                check_label_value("--revision", rev)?;
+                validate::validate_label_value(rev).for_flag("--revision")?;
                 MeshMode::Revision(rev.clone())
             }
             (None, true, _) => MeshMode::Ambient,
@@ -82,48 +86,6 @@ impl Plan {
             MeshMode::Off | MeshMode::Conflicting(_) => {}
         }
         out
-    }
-}
-
-/// A namespace name as Kubernetes requires it: a DNS-1123 label.
-pub fn check_namespace_name(name: &str) -> Result<(), UsageError> {
-    let valid = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if valid {
-        return Ok(());
-    }
-    Err(UsageError::new(format!(
-        "invalid namespace name {:?}: use at most 63 lower-case letters, digits and '-', starting \
-         and ending with a letter or digit",
-        shorten(name)
-    )))
-}
-
-fn check_label_value(flag: &str, value: &str) -> Result<(), UsageError> {
-    let ok_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    let valid = !value.is_empty()
-        && value.len() <= 63
-        && value.bytes().all(ok_char)
-        && value.as_bytes()[0].is_ascii_alphanumeric()
-        && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric();
-    if valid {
-        return Ok(());
-    }
-    Err(UsageError::new(format!(
-        "invalid value {:?} for {flag}: a label value of at most 63 letters, digits, '-', '_' or \
-         '.', starting and ending with a letter or digit",
-        shorten(value)
-    )))
-}
-
-fn shorten(s: &str) -> String {
-    if s.chars().count() > 80 {
-        format!("{}...", s.chars().take(80).collect::<String>())
-    } else {
-        s.to_string()
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::inject::{Meta, check_namespace_name, find_mismatches};
+use super::inject::{Meta, find_mismatches};
 use crate::{
     cli::{GlobalArgs, InjectStatusArgs},
     cluster::{Cluster, ListOptions, Scope, kinds},
@@ -39,7 +39,7 @@ pub async fn run(
         _ => None,
     };
     if let Some(ns) = &wanted {
-        check_namespace_name(ns)?;
+        crate::mesh::validate::validate_namespace(ns)?;
     }
 
     let cluster = Cluster::connect(global).await?;

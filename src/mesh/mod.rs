@@ -1,3 +1,4 @@
-//! Istio and Gateway API resources, their rules, and the pure helpers over them.
+//! Istio and Gateway API resources: their types, their rules, and the pure helpers over them.
 
 pub mod injection;
+pub mod validate;
