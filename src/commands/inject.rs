@@ -54,6 +54,9 @@ impl Plan {
         }
         let target = match (&args.revision, args.ambient, args.disable) {
             (Some(rev), _, _) => {
+                if rev.is_empty() {
+                    return Err(UsageError::new("--revision needs a revision name, e.g. canary").into());
+                }
                 validate::validate_label_value(rev).for_flag("--revision")?;
                 MeshMode::Revision(rev.clone())
             }
