@@ -1,0 +1,4 @@
+//! Tests of the test API server itself: the real kubectl against it, and raw HTTP.
+
+mod http;
+mod kubectl;

@@ -1,0 +1,1 @@
+//! The real kubectl against the server, each run with its own HOME.
