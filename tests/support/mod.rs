@@ -198,9 +198,13 @@ pub enum KubeUser {
     Token(String),
     /// A client certificate with this CN, signed by the server CA and embedded.
     ClientCert(String),
-    /// No credentials, and `insecure-skip-tls-verify` instead of the CA.
+    /// No credentials, and `insecure-skip-tls-verify` instead of the CA. kubectl prompts
+    /// for a user name over HTTPS without credentials (and fails with `EOF` when its stdin
+    /// is not a terminal), so for kubectl prefer [`KubeUser::InsecureToken`].
     Insecure,
-    /// No credentials.
+    /// A bearer token, and `insecure-skip-tls-verify` instead of the CA.
+    InsecureToken(String),
+    /// No credentials (the same kubectl caveat as [`KubeUser::Insecure`] over HTTPS).
     None,
 }
 
@@ -300,7 +304,7 @@ impl TestServer {
         let q = |s: &str| Value::String(s.to_string()).to_string();
         let mut cluster = format!("    server: {}\n", q(&self.url));
         match (&user, self.ca_pem()) {
-            (KubeUser::Insecure, Some(_)) => {
+            (KubeUser::Insecure | KubeUser::InsecureToken(_), Some(_)) => {
                 cluster.push_str("    insecure-skip-tls-verify: true\n")
             }
             (_, Some(ca)) => cluster.push_str(&format!(
@@ -310,7 +314,9 @@ impl TestServer {
             (_, None) => {}
         }
         let credentials = match &user {
-            KubeUser::Token(t) => format!("  user:\n    token: {}\n", q(t)),
+            KubeUser::Token(t) | KubeUser::InsecureToken(t) => {
+                format!("  user:\n    token: {}\n", q(t))
+            }
             KubeUser::ClientCert(cn) => {
                 let (cert, key) = self.client_cert(cn);
                 format!(
