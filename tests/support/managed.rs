@@ -263,7 +263,8 @@ fn conflict_error(conflicts: &[(String, String)]) -> ApiError {
     let causes = conflicts
         .iter()
         .map(|(who, field)| {
-            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {who}"), "field": field})
+            let message = format!("conflict with {who}");
+            json!({"reason": "FieldManagerConflict", "message": message, "field": field})
         })
         .collect();
     let message = match conflicts {

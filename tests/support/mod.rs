@@ -10,7 +10,8 @@
 //! let server = TestServer::builder().https().token("t0ken", "alice").start();
 //! server.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n");
 //! let dir = tempfile::tempdir().unwrap();
-//! let kubeconfig = server.write_kubeconfig_in(dir.path(), KubeUser::Token("t0ken".into()), "shop");
+//! let user = KubeUser::Token("t0ken".into());
+//! let kubeconfig = server.write_kubeconfig_in(dir.path(), user, "shop");
 //! let out = support::kubectl(&server, &kubeconfig, &["get", "vs"]);
 //! assert!(out.status.success());
 //! assert_eq!(server.requests().last().unwrap().param("limit"), Some("500"));

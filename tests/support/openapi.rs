@@ -62,8 +62,20 @@ fn schema_name(kind: &Kind, version: &str) -> String {
     format!("{prefix}.{version}.{}", kind.kind)
 }
 
-fn param(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "query", "description": description, "schema": {"type": "string"}, "uniqueItems": true})
+const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+fn param(name: &str, ty: &str, description: &str) -> Value {
+    json!({
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": {"type": ty},
+        "uniqueItems": true,
+    })
+}
+
+fn gvk(group: &str, version: &str, kind: &str) -> Value {
+    json!({"group": group, "version": version, "kind": kind})
 }
 
 fn operation(kind: &Kind, version: &str, action: &str, id: &str, params: &[Value]) -> Value {
@@ -73,44 +85,61 @@ fn operation(kind: &Kind, version: &str, action: &str, id: &str, params: &[Value
         "parameters": params,
         "responses": {"200": {"description": "OK"}},
         "x-kubernetes-action": action,
-        "x-kubernetes-group-version-kind": {"group": kind.group, "version": version, "kind": kind.kind},
+        "x-kubernetes-group-version-kind": gvk(kind.group, version, kind.kind),
+    })
+}
+
+/// A kind's schema: typed metadata, free-form everything else.
+fn kind_schema(group: &str, version: &str, kind: &str) -> Value {
+    let free = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"allOf": [{"$ref": format!("#/components/schemas/{OBJECT_META}")}]},
+            "spec": free,
+            "status": free,
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+        "x-kubernetes-group-version-kind": [gvk(group, version, kind)],
+    })
+}
+
+fn list_schema(group: &str, version: &str, kind: &str, item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        },
+        "x-kubernetes-group-version-kind": [gvk(group, version, &format!("{kind}List"))],
     })
 }
 
 fn document(catalog: &Catalog, group: &str, version: &str) -> Value {
-    let dry_run =
-        param("dryRun", "When present, indicates that modifications should not be persisted.");
-    let manager = param(
-        "fieldManager",
-        "fieldManager is a name associated with the actor or entity that is making these changes.",
-    );
-    let validation = param(
-        "fieldValidation",
-        "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
-    );
-    let force = json!({"name": "force", "in": "query", "description": "Force is going to \"force\" Apply requests.", "schema": {"type": "boolean"}, "uniqueItems": true});
+    let dry_run = param("dryRun", "string", "Do not persist the change when set to All.");
+    let manager = param("fieldManager", "string", "Name of the actor making the change.");
+    let validation =
+        param("fieldValidation", "string", "How to treat unknown or duplicate fields.");
+    let force = param("force", "boolean", "Take ownership of conflicting fields on apply.");
     let write = [dry_run.clone(), manager.clone(), validation.clone()];
     let patch = [dry_run.clone(), manager, validation, force];
-    let list = [
-        param(
-            "labelSelector",
-            "A selector to restrict the list of returned objects by their labels.",
-        ),
-        param(
-            "fieldSelector",
-            "A selector to restrict the list of returned objects by their fields.",
-        ),
-        param("limit", "limit is a maximum number of responses to return for a list call."),
-        param(
-            "continue",
-            "The continue option should be set when retrieving more results from the server.",
-        ),
-        param(
-            "resourceVersion",
-            "resourceVersion sets a constraint on what resource versions a request may be served from.",
-        ),
-        param("watch", "Watch for changes to the described resources."),
-    ];
+    let delete = [dry_run];
+    let list: Vec<Value> = [
+        ("labelSelector", "Only objects whose labels match."),
+        ("fieldSelector", "Only objects whose fields match."),
+        ("limit", "At most this many objects per page."),
+        ("continue", "The token of the next page."),
+        ("resourceVersion", "Which resource versions may serve the request."),
+        ("watch", "Stream changes instead of listing."),
+    ]
+    .iter()
+    .map(|(n, d)| param(n, "string", d))
+    .collect();
     let base = if group.is_empty() {
         format!("/api/{version}")
     } else {
@@ -123,75 +152,49 @@ fn document(catalog: &Catalog, group: &str, version: &str) -> Value {
         let k = kind.kind;
         let scope = if kind.namespaced { "/namespaces/{namespace}" } else { "" };
         let collection = format!("{base}{scope}/{}", kind.plural);
-        let ids = |verb: &str, suffix: &str| {
+        let id = |verb: &str, suffix: &str| {
             format!("{verb}{}{k}{suffix}", if kind.namespaced { "Namespaced" } else { "" })
+        };
+        let op = |action: &str, id: String, params: &[Value]| {
+            operation(kind, version, action, &id, params)
         };
         paths.insert(
             collection.clone(),
             json!({
-                "get": operation(kind, version, "list", &ids("list", ""), &list),
-                "post": operation(kind, version, "post", &ids("create", ""), &write),
-                "delete": operation(kind, version, "deletecollection", &ids("deleteCollection", ""), std::slice::from_ref(&dry_run)),
+                "get": op("list", id("list", ""), &list),
+                "post": op("post", id("create", ""), &write),
+                "delete": op("deletecollection", id("deleteCollection", ""), &delete),
             }),
         );
         paths.insert(
             format!("{collection}/{{name}}"),
             json!({
-                "get": operation(kind, version, "get", &ids("read", ""), &[]),
-                "put": operation(kind, version, "put", &ids("replace", ""), &write),
-                "patch": operation(kind, version, "patch", &ids("patch", ""), &patch),
-                "delete": operation(kind, version, "delete", &ids("delete", ""), std::slice::from_ref(&dry_run)),
+                "get": op("get", id("read", ""), &[]),
+                "put": op("put", id("replace", ""), &write),
+                "patch": op("patch", id("patch", ""), &patch),
+                "delete": op("delete", id("delete", ""), &delete),
             }),
         );
         if kind.has_status() {
             paths.insert(
                 format!("{collection}/{{name}}/status"),
                 json!({
-                    "get": operation(kind, version, "get", &ids("read", "Status"), &[]),
-                    "put": operation(kind, version, "put", &ids("replace", "Status"), &write),
-                    "patch": operation(kind, version, "patch", &ids("patch", "Status"), &patch),
+                    "get": op("get", id("read", "Status"), &[]),
+                    "put": op("put", id("replace", "Status"), &write),
+                    "patch": op("patch", id("patch", "Status"), &patch),
                 }),
             );
         }
         if kind.namespaced {
-            paths.insert(
-                format!("{base}/{}", kind.plural),
-                json!({"get": operation(kind, version, "list", &format!("list{k}ForAllNamespaces"), &list)}),
-            );
+            let all = op("list", format!("list{k}ForAllNamespaces"), &list);
+            paths.insert(format!("{base}/{}", kind.plural), json!({"get": all}));
         }
-        let gvk = json!([{"group": group, "version": version, "kind": k}]);
-        schemas.insert(
-            schema_name(kind, version),
-            json!({
-                "type": "object",
-                "properties": {
-                    "apiVersion": {"type": "string"},
-                    "kind": {"type": "string"},
-                    "metadata": {"allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}], "default": {}},
-                    "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                },
-                "x-kubernetes-preserve-unknown-fields": true,
-                "x-kubernetes-group-version-kind": gvk,
-            }),
-        );
-        schemas.insert(
-            format!("{}List", schema_name(kind, version)),
-            json!({
-                "type": "object",
-                "required": ["items"],
-                "properties": {
-                    "apiVersion": {"type": "string"},
-                    "items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{}", schema_name(kind, version))}},
-                    "kind": {"type": "string"},
-                    "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                },
-                "x-kubernetes-group-version-kind": [{"group": group, "version": version, "kind": format!("{k}List")}],
-            }),
-        );
+        let name = schema_name(kind, version);
+        schemas.insert(format!("{name}List"), list_schema(group, version, k, &name));
+        schemas.insert(name, kind_schema(group, version, k));
     }
     schemas.insert(
-        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta".into(),
+        OBJECT_META.into(),
         json!({
             "type": "object",
             "properties": {
