@@ -23,8 +23,9 @@
 //! - Strategic merge patch is answered 415 for custom resources, as the apiserver does; for
 //!   built-in kinds it is applied as a JSON merge patch (no `$patch` directives, lists are
 //!   replaced rather than merged by key).
-//! - Request bodies are JSON or YAML; protobuf bodies (kubectl sends them for
-//!   `create namespace|configmap|secret|serviceaccount`) get 415.
+//! - Request bodies are JSON or YAML; protobuf only for the Namespace, ConfigMap, Secret
+//!   and ServiceAccount fields that kubectl's imperative `create` commands send (other
+//!   protobuf bodies get 415). Responses are always JSON.
 //! - Apply merges keyed lists by key, appending new items at the end; maps are granular,
 //!   lists atomic unless the kind's table names them keyed or sets.
 //! - A continue token resumes after its last key over the current data, not over a snapshot.
@@ -48,6 +49,7 @@ mod kubectl;
 mod managed;
 mod openapi;
 mod patch;
+mod proto;
 mod reads;
 mod router;
 mod selectors;

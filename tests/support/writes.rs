@@ -17,7 +17,15 @@ const MERGE: &str = "application/merge-patch+json";
 const JSON_PATCH: &str = "application/json-patch+json";
 const STRATEGIC: &str = "application/strategic-merge-patch+json";
 
-/// The body of a create or replace: a JSON (or YAML) object.
+fn unsupported_body() -> ApiError {
+    ApiError::unsupported_media_type(&[
+        "application/json",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+    ])
+}
+
+/// The body of a create or replace: a JSON, YAML or (for a few kinds) protobuf object.
 fn parse_body(call: &Call<'_>) -> Result<Value, ApiError> {
     let media = call.req.media_type();
     let value: Value = match media.as_str() {
@@ -29,12 +37,10 @@ fn parse_body(call: &Call<'_>) -> Result<Value, ApiError> {
             serde_saphyr::from_str(&text)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
         }
-        _ => {
-            return Err(ApiError::unsupported_media_type(&[
-                "application/json",
-                "application/yaml",
-            ]));
+        "application/vnd.kubernetes.protobuf" => {
+            super::proto::decode(&call.req.body).map_err(|_| unsupported_body())?
         }
+        _ => return Err(unsupported_body()),
     };
     if !value.is_object() {
         return Err(ApiError::bad_request("the body of the request must be a JSON object"));
@@ -127,6 +133,17 @@ fn scope(call: &Call<'_>) -> Scope {
     if call.target.subresource.as_deref() == Some("status") { Scope::Status } else { Scope::Main }
 }
 
+/// Folds a Secret's write-only `stringData` into `data`, as the apiserver does on writes.
+fn fold_string_data(obj: &mut Value) {
+    let Some(strings) = obj.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    for (key, value) in strings.as_object().into_iter().flatten() {
+        let text = value.as_str().unwrap_or_default();
+        obj["data"][key] = json!(super::util::base64_encode(text.as_bytes()));
+    }
+}
+
 /// Fills in what the server owns on a new object.
 fn prepare_create(call: &Call<'_>, obj: &mut Value, name: &str, now: &str) {
     let kind = call.kind();
@@ -161,6 +178,12 @@ fn prepare_create(call: &Call<'_>, obj: &mut Value, name: &str, now: &str) {
     }
     if kind.plural == "namespaces" {
         namespace_defaults(obj, name);
+    }
+    if kind.plural == "secrets" && kind.group.is_empty() {
+        fold_string_data(obj);
+        if obj.get("type").and_then(Value::as_str).is_none_or(str::is_empty) {
+            obj["type"] = json!("Opaque");
+        }
     }
 }
 
@@ -226,6 +249,9 @@ fn build_updated(call: &Call<'_>, old: &Value, incoming: &Value) -> Value {
     }
     if kind.plural == "namespaces" {
         namespace_defaults(&mut new, meta_str(old, "name"));
+    }
+    if kind.plural == "secrets" && kind.group.is_empty() {
+        fold_string_data(&mut new);
     }
     new
 }

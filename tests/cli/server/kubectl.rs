@@ -250,3 +250,27 @@ fn a_certificate_from_an_unknown_ca_fails_verification() {
     let insecure = server.write_kubeconfig(dir.path(), KubeUser::InsecureToken("t0ken".into()));
     assert_ok(&kubectl(&server, &insecure, &["get", "ns", "default"]));
 }
+
+#[test]
+fn imperative_create_commands_send_protobuf_that_the_server_reads() {
+    let server = TestServer::builder().start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path(), KubeUser::None);
+
+    assert_ok(&kubectl(&server, &kc, &["create", "namespace", "shop"]));
+    let cm = ["create", "configmap", "mesh", "-n", "shop", "--from-literal=mode=STRICT"];
+    assert_ok(&kubectl(&server, &kc, &cm));
+    let secret = ["create", "secret", "generic", "tls", "-n", "shop", "--from-literal=key=s3cr3t"];
+    assert_ok(&kubectl(&server, &kc, &secret));
+    let bodies: Vec<_> = server.writes().into_iter().map(|w| w.content_type).collect();
+    assert!(bodies.iter().all(|c| c == "application/vnd.kubernetes.protobuf"), "{bodies:?}");
+
+    let ns = server.object("namespaces", "", "shop").unwrap();
+    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "shop");
+    assert_eq!(ns["status"]["phase"], "Active");
+    let cm = server.object("configmaps", "shop", "mesh").unwrap();
+    assert_eq!(cm["data"], json!({"mode": "STRICT"}));
+    let secret = server.object("secrets", "shop", "tls").unwrap();
+    assert_eq!(secret["data"]["key"], "czNjcjN0");
+    assert_eq!(secret["type"], "Opaque");
+}
