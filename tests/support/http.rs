@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
-use super::dispatch::Shared;
+use super::dispatch::{Outcome, Shared};
 use super::faults;
 use super::router::{Reply, Req};
 use super::status::ApiError;
@@ -184,7 +185,17 @@ async fn handle(
         }
     }
 
-    let outcome = shared.dispatch(&req, cert_user.as_deref());
+    // A panic in a handler is a bug in this server; answer 500 rather than drop the request.
+    let dispatched = catch_unwind(AssertUnwindSafe(|| shared.dispatch(&req, cert_user.as_deref())));
+    let outcome = dispatched.unwrap_or_else(|_| Outcome {
+        reply: Reply::error(&ApiError::from_code(
+            500,
+            Some("the test server panicked".into()),
+            None,
+        )),
+        user: None,
+        reached_handler: false,
+    });
     log(&shared, &req, outcome.reply.status, outcome.user, outcome.reached_handler, faulted);
     let mut reply = outcome.reply;
     if req.method == "HEAD" {

@@ -48,6 +48,55 @@ fn parse_body(call: &Call<'_>) -> Result<Value, ApiError> {
     Ok(value)
 }
 
+/// Rejects bodies whose well-known fields have the wrong JSON type, as decoding into the
+/// typed object would; `null` stands for absent.
+fn check_shape(call: &Call<'_>, obj: &mut Value) -> Result<(), ApiError> {
+    let kind = call.kind();
+    let fail = |what: &str| {
+        ApiError::bad_request(format!(
+            "{k} in version {v:?} cannot be handled as a {k}: {what}",
+            k = kind.kind,
+            v = call.target.version
+        ))
+    };
+    let string_map = |v: &Value| v.as_object().is_some_and(|m| m.values().all(Value::is_string));
+    let map = obj.as_object_mut().ok_or_else(|| fail("the body must be an object"))?;
+    map.retain(|_, v| !v.is_null());
+    let Some(meta) = map.get_mut("metadata") else {
+        return Ok(());
+    };
+    let meta = meta.as_object_mut().ok_or_else(|| fail("metadata must be an object"))?;
+    meta.retain(|_, v| !v.is_null());
+    for (field, value) in meta.iter() {
+        let ok = match field.as_str() {
+            "labels" | "annotations" => string_map(value),
+            "finalizers" => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "managedFields" | "ownerReferences" => value.is_array(),
+            "generation" | "deletionGracePeriodSeconds" => value.is_i64(),
+            _ => value.is_string(),
+        };
+        if !ok {
+            return Err(fail(&format!("metadata.{field} has the wrong type")));
+        }
+    }
+    let typed: &[&str] = match (kind.group, kind.plural) {
+        ("", "namespaces") => &["spec", "status"],
+        ("", "secrets" | "configmaps") => &["data", "stringData", "binaryData"],
+        _ => &[],
+    };
+    for field in typed {
+        let ok = match map.get(*field) {
+            None => true,
+            Some(v) if kind.plural == "namespaces" => v.is_object(),
+            Some(v) => string_map(v),
+        };
+        if !ok {
+            return Err(fail(&format!("{field} has the wrong type")));
+        }
+    }
+    Ok(())
+}
+
 /// `apiVersion` and `kind` of a body must name the URL's type when they are set.
 fn check_type(call: &Call<'_>, obj: &Value, name: &str) -> Result<(), ApiError> {
     let want = call.api_version();
@@ -337,7 +386,8 @@ pub fn create(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
     if call.target.subresource.is_some() {
         return Err(ApiError::method_not_allowed());
     }
-    let body = parse_body(call)?;
+    let mut body = parse_body(call)?;
+    check_shape(call, &mut body)?;
     let mut name = meta_str(&body, "name").to_string();
     check_type(call, &body, &name)?;
     check_namespace(call, &body)?;
@@ -367,7 +417,8 @@ pub fn create(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
 }
 
 pub fn update(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, ApiError> {
-    let body = parse_body(call)?;
+    let mut body = parse_body(call)?;
+    check_shape(call, &mut body)?;
     check_type(call, &body, name)?;
     check_identity(call, &body, name)?;
     let old = state
@@ -417,16 +468,14 @@ pub fn patch(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, Ap
     let current = call.present(&old);
 
     // Strategic merge patch on built-ins is treated as a merge patch (see mod.rs).
-    let patched = match media.as_str() {
+    let mut patched = match media.as_str() {
         JSON_PATCH => json_patch(&current, &patch).map_err(|e| match e {
             PatchError::Decode(m) => ApiError::bad_request(m),
             PatchError::Apply(m) => ApiError::patch_failed(&m),
         })?,
         _ => merge_patch(&current, &patch),
     };
-    if !patched.is_object() {
-        return Err(ApiError::bad_request("the patched object must be a JSON object"));
-    }
+    check_shape(call, &mut patched)?;
     check_type(call, &patched, name)?;
     check_identity(call, &patched, name)?;
     check_preconditions(call, &old, &patched, name)?;
@@ -444,14 +493,10 @@ fn apply(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, ApiErr
     };
     let force = call.req.param("force") == Some("true");
     let text = String::from_utf8_lossy(&call.req.body);
-    let config: Value = serde_json::from_str(&text)
+    let mut config: Value = serde_json::from_str(&text)
         .or_else(|_| serde_saphyr::from_str(&text))
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
-    if !config.is_object() {
-        return Err(ApiError::bad_request(
-            "error decoding YAML: the apply patch must be an object",
-        ));
-    }
+    check_shape(call, &mut config)?;
     if config.pointer("/metadata/managedFields").is_some_and(|m| !m.is_null()) {
         return Err(ApiError::bad_request("metadata.managedFields must be nil"));
     }

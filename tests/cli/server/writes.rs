@@ -352,3 +352,42 @@ fn delete_honours_preconditions_and_finalizers() {
     server.http().send("PATCH", &format!("{VS}/held"), MERGE, &release.to_string()).unwrap();
     assert!(server.object("vs", "shop", "held").is_none());
 }
+
+#[test]
+fn malformed_requests_get_400_and_the_server_keeps_serving() {
+    let server = server_with_shop();
+    let bad_bodies = [
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": "x"}),
+        json!({"metadata": {"name": "a", "labels": {"k": 5}}}),
+        json!({"metadata": {"name": "a", "finalizers": "x"}}),
+        json!(["not", "an", "object"]),
+    ];
+    for body in &bad_bodies {
+        let r = server.http().send("POST", VS, JSON, &body.to_string()).unwrap();
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.json()["kind"], "Status");
+    }
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "spec": 1});
+    assert_eq!(
+        server.http().send("POST", "/api/v1/namespaces", JSON, &ns.to_string()).unwrap().status,
+        400
+    );
+    server.http().send("POST", VS, JSON, &vs("ok").to_string()).unwrap();
+    let patches = [
+        (MERGE, "{\"metadata\": 7}"),
+        (MERGE, "not json"),
+        ("application/json-patch+json", "{\"op\": \"add\"}"),
+        ("application/json-patch+json", "[{\"op\": \"add\", \"path\": \"spec\", \"value\": 1}]"),
+        (APPLY, "{\"apiVersion\": 3"),
+        ("text/plain", "x"),
+    ];
+    for (ct, body) in patches {
+        let r = server.http().send("PATCH", &format!("{VS}/ok?fieldManager=m"), ct, body).unwrap();
+        assert!((400..500).contains(&r.status), "{ct} {body}: {} {}", r.status, r.body);
+    }
+    let garbage = ["/api/v1/pods?limit=x", "/api/v1/pods?labelSelector=%ZZ", "/apis/x/y/z", "//"];
+    for path in garbage {
+        assert!(server.http().get(path).unwrap().status >= 400, "{path}");
+    }
+    assert_eq!(server.http().get(&format!("{VS}/ok")).unwrap().status, 200);
+}
