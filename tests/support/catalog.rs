@@ -40,11 +40,18 @@ impl Kind {
     }
 
     pub fn verbs(&self) -> &'static [&'static str] {
-        if self.plural == "namespaces" {
+        if self.is_access_review() {
+            &["create"]
+        } else if self.plural == "namespaces" {
             &["create", "delete", "get", "list", "patch", "update", "watch"]
         } else {
             &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
         }
+    }
+
+    /// `SelfSubjectAccessReview`: answered from the forbid rules, never stored.
+    pub fn is_access_review(&self) -> bool {
+        self.group == "authorization.k8s.io" && self.plural == "selfsubjectaccessreviews"
     }
 
     pub fn api_version(&self, version: &str) -> String {
@@ -292,6 +299,17 @@ pub fn all_kinds() -> Vec<Kind> {
                 "mutatingwebhookconfigurations",
                 "MutatingWebhookConfiguration",
                 "mutatingwebhookconfiguration",
+                &[],
+            )
+        },
+        Kind {
+            group: "authorization.k8s.io",
+            namespaced: false,
+            columns: &[],
+            ..core(
+                "selfsubjectaccessreviews",
+                "SelfSubjectAccessReview",
+                "selfsubjectaccessreview",
                 &[],
             )
         },

@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use serde_json::{Value, json};
+
 use super::catalog::Catalog;
 use super::discovery::{self, ServerVersion};
 use super::openapi;
+use super::proto;
 use super::reads::{self, Call};
 use super::router::{Reply, Req, Route, Target, route};
 use super::status::ApiError;
@@ -58,16 +61,54 @@ impl Forbid {
         self
     }
 
-    fn matches(&self, user: &str, verb: &str, target: &Target<'_>) -> bool {
-        let resource = match &target.subresource {
-            Some(sub) => format!("{}/{sub}", target.kind.plural),
-            None => target.kind.plural.to_string(),
+    fn matches(&self, user: &str, attrs: &Attributes<'_>) -> bool {
+        let resource = match attrs.subresource {
+            Some(sub) if !sub.is_empty() => format!("{}/{sub}", attrs.resource),
+            _ => attrs.resource.to_string(),
         };
         self.user.as_deref().is_none_or(|u| u == user)
-            && self.verb.as_deref().is_none_or(|v| v == verb)
-            && self.group.as_deref().is_none_or(|g| g == target.kind.group)
+            && self.verb.as_deref().is_none_or(|v| v == attrs.verb)
+            && self.group.as_deref().is_none_or(|g| g == attrs.group)
             && self.resource.as_deref().is_none_or(|r| r == resource)
-            && self.namespace.as_deref().is_none_or(|n| Some(n) == target.namespace.as_deref())
+            && self.namespace.as_deref().is_none_or(|n| Some(n) == attrs.namespace)
+    }
+}
+
+/// What authorization looks at, as in the apiserver's `authorizer.Attributes`.
+struct Attributes<'a> {
+    verb: &'a str,
+    group: &'a str,
+    resource: &'a str,
+    subresource: Option<&'a str>,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl<'a> Attributes<'a> {
+    fn of(verb: &'a str, target: &'a Target<'_>) -> Attributes<'a> {
+        Attributes {
+            verb,
+            group: target.kind.group,
+            resource: target.kind.plural,
+            subresource: target.subresource.as_deref(),
+            namespace: target.namespace.as_deref(),
+            name: target.name.as_deref(),
+        }
+    }
+
+    /// The `spec.resourceAttributes` of an access review.
+    fn from_review(review: &'a Value) -> Attributes<'a> {
+        let a = |k: &str| {
+            review.pointer(&format!("/spec/resourceAttributes/{k}")).and_then(Value::as_str)
+        };
+        Attributes {
+            verb: a("verb").unwrap_or(""),
+            group: a("group").unwrap_or(""),
+            resource: a("resource").unwrap_or(""),
+            subresource: a("subresource"),
+            namespace: a("namespace").filter(|n| !n.is_empty()),
+            name: a("name").filter(|n| !n.is_empty()),
+        }
     }
 }
 
@@ -160,19 +201,27 @@ impl Shared {
         }
     }
 
+    fn denied(&self, user: &str, attrs: &Attributes<'_>) -> bool {
+        self.forbid.iter().any(|rule| rule.matches(user, attrs))
+    }
+
     fn resource(&self, req: &Req, user: &str, target: &Target<'_>) -> (Reply, bool) {
         let verb = reads::verb(req, target);
-        if self.forbid.iter().any(|rule| rule.matches(user, verb, target)) {
+        let attrs = Attributes::of(verb, target);
+        if self.denied(user, &attrs) {
             let e = ApiError::forbidden(
                 user,
                 verb,
-                target.kind.group,
-                target.kind.plural,
-                target.subresource.as_deref(),
-                target.namespace.as_deref(),
-                target.name.as_deref(),
+                attrs.group,
+                attrs.resource,
+                attrs.subresource,
+                attrs.namespace,
+                attrs.name,
             );
             return (Reply::error(&e), false);
+        }
+        if target.kind.is_access_review() {
+            return (self.access_review(req, user, target), true);
         }
         let call = Call { catalog: &self.catalog, target, req };
         let mut state = self.lock();
@@ -181,5 +230,27 @@ impl Shared {
             Err(e) => Reply::error(&e),
         };
         (reply, true)
+    }
+
+    /// Answers a `SelfSubjectAccessReview` from the forbid rules: allowed unless one matches.
+    fn access_review(&self, req: &Req, user: &str, target: &Target<'_>) -> Reply {
+        if req.method != "POST" || target.name.is_some() {
+            return Reply::error(&ApiError::method_not_allowed());
+        }
+        let decoded = if req.media_type() == "application/vnd.kubernetes.protobuf" {
+            proto::decode(&req.body).ok()
+        } else {
+            serde_json::from_slice::<Value>(&req.body).ok()
+        };
+        let Some(mut review) = decoded.filter(Value::is_object) else {
+            let e = ApiError::bad_request("the body must be a SelfSubjectAccessReview");
+            return Reply::error(&e);
+        };
+        let allowed = review.pointer("/spec/resourceAttributes").is_none()
+            || !self.denied(user, &Attributes::from_review(&review));
+        review["status"] = json!({"allowed": allowed});
+        review["apiVersion"] = json!(target.kind.api_version(target.version));
+        review["kind"] = json!(target.kind.kind);
+        Reply::json(201, &review)
     }
 }

@@ -34,6 +34,8 @@
 //! - Watches end at once with no events; subresources other than `status` are listed in
 //!   discovery but answered 405.
 //! - Seed objects without `managedFields` are owned by nobody.
+//! - Authorization is allow-all except the [`Forbid`] rules; `SelfSubjectAccessReview`
+//!   (`kubectl auth can-i`) answers from the same rules. No RBAC objects are evaluated.
 
 // Each test binary and benchmark uses a different part of the API.
 #![allow(dead_code, unused_imports)]

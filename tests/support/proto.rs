@@ -1,5 +1,6 @@
-//! Kubernetes protobuf request bodies for the few kinds kubectl's imperative `create`
-//! commands send that way: Namespace, ConfigMap, Secret and ServiceAccount.
+//! Kubernetes protobuf request bodies for the few kinds kubectl sends that way and the
+//! server reads: Namespace, ConfigMap, Secret and ServiceAccount (imperative `create`) and
+//! SelfSubjectAccessReview (`auth can-i`).
 //!
 //! The body is `k8s\0` and a `runtime.Unknown` whose `raw` field holds the object; only
 //! the fields those commands set are read.
@@ -114,6 +115,31 @@ fn metadata(bytes: &[u8]) -> Option<Value> {
     Some(Value::Object(meta))
 }
 
+/// `SelfSubjectAccessReviewSpec`: resource attributes (field 1) or non-resource ones (2).
+fn access_review_spec(bytes: &[u8]) -> Option<Value> {
+    let mut spec = Map::new();
+    for (n, w) in fields(bytes)? {
+        let (Wire::Bytes(b), 1 | 2) = (w, n) else { continue };
+        let names: &[&str] = if n == 1 {
+            &["namespace", "verb", "group", "version", "resource", "subresource", "name"]
+        } else {
+            &["path", "verb"]
+        };
+        let mut attrs = Map::new();
+        for (m, v) in fields(b)? {
+            let (Wire::Bytes(t), Some(name)) =
+                (v, names.get(usize::try_from(m).ok()?.wrapping_sub(1)))
+            else {
+                continue;
+            };
+            attrs.insert((*name).to_string(), text(t)?);
+        }
+        let key = if n == 1 { "resourceAttributes" } else { "nonResourceAttributes" };
+        spec.insert(key.into(), Value::Object(attrs));
+    }
+    Some(Value::Object(spec))
+}
+
 /// Decodes a protobuf body of one of the supported kinds into its JSON form.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
     let unknown = body.strip_prefix(b"k8s\0").ok_or("missing the k8s protobuf prefix")?;
@@ -174,7 +200,11 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             ("ServiceAccount", 4, Wire::Varint(v)) => {
                 obj.insert("automountServiceAccountToken".into(), json!(v != 0));
             }
+            ("SelfSubjectAccessReview", 2, Wire::Bytes(b)) => {
+                obj.insert("spec".into(), access_review_spec(b).ok_or_else(bad)?);
+            }
             ("Namespace" | "ConfigMap" | "Secret" | "ServiceAccount", _, _) => {}
+            ("SelfSubjectAccessReview", _, _) => {}
             (other, _, _) => {
                 return Err(format!("protobuf bodies of kind {other:?} are not supported"));
             }
@@ -199,5 +229,21 @@ mod tests {
             obj,
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}})
         );
+    }
+
+    #[test]
+    fn decodes_what_kubectl_auth_can_i_sends() {
+        // As sent by `kubectl auth can-i list vs -n shop`.
+        let body = b"k8s\0\n2\n\x17authorization.k8s.io/v1\x12\x17SelfSubjectAccessReview\
+            \x12X\n\x10\n\0\x12\0\x1a\0\"\0*\x002\x008\0B\0\x12:\n8\n\x04shop\x12\x04list\
+            \x1a\x13networking.istio.io\"\0*\x0fvirtualservices2\0:\0\x1a\x08\x08\0\x12\0\x1a\0 \0\
+            \x1a\0\"\0";
+        let review = decode(body).unwrap();
+        let attrs = &review["spec"]["resourceAttributes"];
+        assert_eq!(
+            (attrs["namespace"].as_str(), attrs["verb"].as_str()),
+            (Some("shop"), Some("list"))
+        );
+        assert_eq!(attrs["resource"], "virtualservices");
     }
 }

@@ -147,7 +147,7 @@ fn without_istio_the_groups_are_absent() {
     let groups = server.http().get("/apis").unwrap().json();
     let served: Vec<&str> =
         groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
-    assert_eq!(served, ["apps", "admissionregistration.k8s.io"]);
+    assert_eq!(served, ["apps", "admissionregistration.k8s.io", "authorization.k8s.io"]);
     let r = server.http().get(VS).unwrap();
     assert_eq!(r.status, 404);
     assert_eq!(r.body, "404 page not found\n");

@@ -234,6 +234,14 @@ fn a_forbid_rule_reaches_kubectl_as_the_apiserver_words_it() {
                 namespace \"shop\"";
     assert!(stderr(&out).contains(want), "{}", stderr(&out));
     assert!(kubectl(&server, &kc, &["get", "vs", "-n", "bank"]).status.success());
+
+    let can_i = |ns: &str| kubectl(&server, &kc, &["auth", "can-i", "list", "vs", "-n", ns]);
+    let (shop, bank) = (can_i("shop"), can_i("bank"));
+
+    assert_eq!((stdout(&shop).trim(), shop.status.code()), ("no", Some(1)));
+    assert_eq!((stdout(&bank).trim(), bank.status.code()), ("yes", Some(0)));
+    let review = server.requests().into_iter().last().unwrap();
+    assert_eq!(review.path, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
 }
 
 #[test]
