@@ -516,6 +516,11 @@ impl Catalog {
         resolve(&kinds, name)
     }
 
+    /// Finds any kind by its API group and plural.
+    pub fn by_plural(&self, group: &str, plural: &str) -> Option<&Kind> {
+        self.kinds.iter().map(|(k, _)| k).find(|k| k.group == group && k.plural == plural)
+    }
+
     /// Finds any kind by its API group and `kind` name.
     pub fn by_kind(&self, group: &str, kind: &str) -> Option<&Kind> {
         self.kinds.iter().map(|(k, _)| k).find(|k| k.group == group && k.kind == kind)

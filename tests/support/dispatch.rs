@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use tokio::sync::Notify;
+
 use serde_json::{Value, json};
 
 use super::catalog::Catalog;
@@ -124,6 +126,8 @@ pub struct Shared {
     /// `host:port`, for `serverAddressByClientCIDRs`.
     pub address: String,
     pub state: Mutex<State>,
+    /// Woken after every change, for watches.
+    pub changed: Notify,
 }
 
 /// The answer to one request and what the log records about it.

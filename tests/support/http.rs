@@ -1,14 +1,16 @@
 //! The network side: a tokio runtime on its own thread serving HTTP/1.1 (or HTTPS) on
 //! 127.0.0.1, with faults applied and every request logged.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -16,7 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 
@@ -27,6 +29,7 @@ use super::status::ApiError;
 use super::store::LoggedRequest;
 use super::tls::common_name;
 use super::util::parse_query;
+use super::watch;
 
 /// A server thread; dropping it stops the server and waits for the thread.
 pub struct Running {
@@ -144,7 +147,7 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     cert_user: Option<String>,
-) -> Result<Response<Full<Bytes>>, Dropped> {
+) -> Result<Response<Body>, Dropped> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     let req = Req {
@@ -181,7 +184,7 @@ async fn handle(
                 reply.body = body.into_bytes();
             }
             log(&shared, &req, code, None, false, true);
-            return Ok(respond(reply));
+            return Ok(respond(&shared, reply));
         }
     }
 
@@ -201,7 +204,10 @@ async fn handle(
     if req.method == "HEAD" {
         reply.body.clear();
     }
-    Ok(respond(reply))
+    if req.is_write() {
+        shared.changed.notify_waiters();
+    }
+    Ok(respond(&shared, reply))
 }
 
 fn log(shared: &Shared, req: &Req, status: u16, user: Option<String>, reached: bool, fault: bool) {
@@ -223,8 +229,22 @@ fn log(shared: &Shared, req: &Req, status: u16, user: Option<String>, reached: b
     shared.lock().log.push(entry);
 }
 
-fn respond(reply: Reply) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+/// Response bodies: whole, or a watch stream.
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+fn respond(shared: &Arc<Shared>, mut reply: Reply) -> Response<Body> {
+    let body = match reply.watch.take() {
+        Some(spec) => {
+            let (tx, rx) = mpsc::channel::<Bytes>(64);
+            tokio::spawn(watch::run(shared.clone(), *spec, tx));
+            let frames = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+            });
+            StreamBody::new(frames).boxed_unsync()
+        }
+        None => Full::new(Bytes::from(reply.body)).boxed_unsync(),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

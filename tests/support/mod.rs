@@ -31,8 +31,9 @@
 //! - A continue token resumes after its last key over the current data, not over a snapshot.
 //! - Deletion is immediate apart from finalizers: no graceful pod termination, no garbage
 //!   collection, and a namespace takes its contents with it at once.
-//! - Watches end at once with no events; subresources other than `status` are listed in
-//!   discovery but answered 405.
+//! - Watches replay from a bounded history (4096 changes); an object that stops matching
+//!   a watch's selector is not reported as DELETED. No bookmarks, no streaming lists.
+//!   Subresources other than `status` are listed in discovery but answered 405.
 //! - Seed objects without `managedFields` are owned by nobody.
 //! - Authorization is allow-all except the [`Forbid`] rules; `SelfSubjectAccessReview`
 //!   (`kubectl auth can-i`) answers from the same rules. No RBAC objects are evaluated.
@@ -60,6 +61,7 @@ mod store;
 mod table;
 mod tls;
 mod util;
+mod watch;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -254,6 +256,7 @@ impl TestServer {
             forbid: options.forbid,
             address: addr.to_string(),
             state: Mutex::new(state),
+            changed: tokio::sync::Notify::new(),
         });
         let tls = pki.as_ref().map(|p| p.server_config(options.client_certs));
         let running = http::spawn(listener, shared.clone(), tls);
@@ -360,12 +363,15 @@ impl TestServer {
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
             state.seed(&self.shared.catalog, doc);
         }
+        drop(state);
+        self.shared.changed.notify_waiters();
     }
 
     /// Stores one object directly: uid, resourceVersion and (unless given)
     /// creationTimestamp are assigned; its namespace is created if missing. Not logged.
     pub fn insert(&self, obj: Value) {
         self.shared.lock().seed(&self.shared.catalog, obj);
+        self.shared.changed.notify_waiters();
     }
 
     fn kind(&self, resource: &str) -> &catalog::Kind {

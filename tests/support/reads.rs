@@ -1,5 +1,7 @@
 //! Resource requests: dispatch by verb, and the reads (get, list with selectors and pages).
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::catalog::{Catalog, Kind};
@@ -10,6 +12,7 @@ use super::status::ApiError;
 use super::store::{State, meta_str};
 use super::table::{Shape, negotiate, partial, table};
 use super::util::{base64_decode, base64_url_encode};
+use super::watch::WatchSpec;
 use super::writes;
 
 /// One resource request with everything a handler needs.
@@ -132,16 +135,66 @@ fn decode_continue(token: &str) -> Result<(i64, (String, String)), ApiError> {
     Ok((rv, (ns.to_string(), name.to_string())))
 }
 
+/// Starts a watch: from "" or "0" every current object comes first as ADDED, from a
+/// resourceVersion only later changes. Objects leaving a selector are not reported.
+fn watch(call: &Call<'_>, state: &State) -> Result<Reply, ApiError> {
+    let req = call.req;
+    let shape = negotiate(&req.accept, false)
+        .or_else(|| negotiate(&req.accept, true))
+        .ok_or_else(not_acceptable)?;
+    let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or(""))?;
+    let fields = FieldSelector::parse(req.param("fieldSelector").unwrap_or(""), call.kind())?;
+    let namespace = call.target.namespace.clone();
+    let (start, initial) = match req.param("resourceVersion").unwrap_or("") {
+        "" | "0" => {
+            let current: Vec<Value> = state
+                .store
+                .list(call.kind(), namespace.as_deref(), None)
+                .filter(|o| {
+                    labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
+                        && fields.matches(o)
+                })
+                .map(|o| call.present(o))
+                .collect();
+            (state.store.current_rv(), current)
+        }
+        rv => {
+            let start = rv
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?;
+            (start, Vec::new())
+        }
+    };
+    let timeout = match req.param("timeoutSeconds") {
+        Some(t) => t
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t:?}")))?,
+        None => 1800,
+    };
+    let spec = WatchSpec {
+        group: call.kind().group,
+        plural: call.kind().plural,
+        api_version: call.api_version(),
+        kind: call.kind().kind,
+        namespace,
+        labels,
+        fields,
+        start,
+        initial,
+        timeout: Duration::from_secs(timeout),
+        shape,
+        include: req.param("includeObject").unwrap_or("Metadata").to_string(),
+    };
+    let mut reply = Reply::typed(200, "application/json", &Value::Null);
+    reply.body.clear();
+    reply.watch = Some(Box::new(spec));
+    Ok(reply)
+}
+
 fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
     let req = call.req;
     if req.param("watch").is_some_and(|w| w == "true" || w == "1") {
-        // TODO: stream watch events; until then a watch ends at once with no events.
-        return Ok(Reply {
-            status: 200,
-            content_type: "application/json".into(),
-            headers: Vec::new(),
-            body: Vec::new(),
-        });
+        return watch(call, state);
     }
     let shape = negotiate(&req.accept, true).ok_or_else(not_acceptable)?;
     let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or(""))?;

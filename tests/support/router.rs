@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::catalog::{Catalog, Kind};
 use super::status::ApiError;
+use super::watch::WatchSpec;
 
 /// A request with its body read, as the handlers see it.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct Reply {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A watch to stream instead of `body`.
+    pub watch: Option<Box<WatchSpec>>,
 }
 
 impl Reply {
@@ -57,6 +60,7 @@ impl Reply {
             content_type: content_type.to_string(),
             headers: Vec::new(),
             body: value.to_string().into_bytes(),
+            watch: None,
         }
     }
 
@@ -66,6 +70,7 @@ impl Reply {
             content_type: "text/plain; charset=utf-8".to_string(),
             headers: Vec::new(),
             body: text.as_bytes().to_vec(),
+            watch: None,
         }
     }
 

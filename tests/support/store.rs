@@ -1,6 +1,6 @@
 //! The object store, the request log and the server-wide state behind one lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 
 use serde_json::{Value, json};
@@ -44,11 +44,28 @@ impl LoggedRequest {
 
 type Bucket = BTreeMap<(String, String), Value>;
 
+/// How many changes the store remembers for watches starting in the past.
+const HISTORY: usize = 4096;
+
+/// One change, as a watch reports it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub rv: u64,
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub kind: &'static str,
+    pub group: &'static str,
+    pub plural: &'static str,
+    pub object: Value,
+}
+
 /// Objects by kind, then by (namespace, name), which gives lists their stable order.
 #[derive(Default)]
 pub struct Store {
     objects: HashMap<(&'static str, &'static str), Bucket>,
     rv: u64,
+    history: VecDeque<Event>,
+    /// The resourceVersion of the newest change no longer in `history`.
+    forgotten: u64,
 }
 
 impl Store {
@@ -93,20 +110,64 @@ impl Store {
 
     pub fn put(&mut self, kind: &Kind, obj: Value) {
         let key = (meta_str(&obj, "namespace").to_string(), meta_str(&obj, "name").to_string());
-        self.objects.entry((kind.group, kind.plural)).or_default().insert(key, obj);
+        let rv = meta_str(&obj, "resourceVersion").parse().unwrap_or(self.rv);
+        let bucket = self.objects.entry((kind.group, kind.plural)).or_default();
+        let change = if bucket.contains_key(&key) { "MODIFIED" } else { "ADDED" };
+        bucket.insert(key, obj.clone());
+        self.record(rv, change, kind.group, kind.plural, obj);
     }
 
+    /// Removes an object; the deletion takes a resourceVersion of its own, as in etcd.
     pub fn remove(&mut self, kind: &Kind, namespace: &str, name: &str) -> Option<Value> {
-        self.objects
-            .get_mut(&(kind.group, kind.plural))?
-            .remove(&(namespace.to_string(), name.to_string()))
+        let key = (namespace.to_string(), name.to_string());
+        let gone = self.objects.get_mut(&(kind.group, kind.plural))?.remove(&key)?;
+        let rv = self.next_rv();
+        let mut last = gone.clone();
+        last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+        self.record(rv, "DELETED", kind.group, kind.plural, last);
+        Some(gone)
     }
 
     /// Drops every namespaced object in `namespace` (what namespace deletion ends in).
     pub fn remove_namespace_contents(&mut self, namespace: &str) {
-        for bucket in self.objects.values_mut() {
-            bucket.retain(|(ns, _), _| ns != namespace);
+        let mut gone = Vec::new();
+        for ((group, plural), bucket) in self.objects.iter_mut() {
+            let keys: Vec<_> = bucket.keys().filter(|(ns, _)| ns == namespace).cloned().collect();
+            for key in keys {
+                if let Some(obj) = bucket.remove(&key) {
+                    gone.push((*group, *plural, obj));
+                }
+            }
         }
+        for (group, plural, mut obj) in gone {
+            let rv = self.next_rv();
+            obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+            self.record(rv, "DELETED", group, plural, obj);
+        }
+    }
+
+    fn record(
+        &mut self,
+        rv: u64,
+        kind: &'static str,
+        group: &'static str,
+        plural: &'static str,
+        object: Value,
+    ) {
+        if self.history.len() == HISTORY
+            && let Some(old) = self.history.pop_front()
+        {
+            self.forgotten = old.rv;
+        }
+        self.history.push_back(Event { rv, kind, group, plural, object });
+    }
+
+    /// Changes after `rv`, oldest first; `None` when some of them are forgotten.
+    pub fn events_after(&self, rv: u64) -> Option<Vec<Event>> {
+        if rv < self.forgotten {
+            return None;
+        }
+        Some(self.history.iter().filter(|e| e.rv > rv).cloned().collect())
     }
 
     pub fn namespace_exists(&self, namespace: &str) -> bool {

@@ -355,3 +355,45 @@ fn tables_have_name_and_age_columns() {
     assert!(cells[2].as_str().unwrap().contains('y'), "years old: {}", cells[2]);
     assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 }
+
+#[test]
+fn watches_replay_current_objects_then_stream_changes_until_their_timeout() {
+    let server = TestServer::builder().start();
+    seed_virtual_services(&server, 2);
+    let list = server.http().get(VS).unwrap().json();
+    let rv = list["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+
+    // From the list's resourceVersion: only what changes afterwards.
+    let client = server.http();
+    let from_rv = std::thread::spawn(move || {
+        client.get(&format!("{VS}?watch=true&resourceVersion={rv}&timeoutSeconds=1")).unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let body = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                      "metadata": {"name": "new"}, "spec": {"hosts": ["new"]}});
+    let created = server.http().send("POST", VS, "application/json", &body.to_string()).unwrap();
+    assert_eq!(created.status, 201);
+    server.http().send("DELETE", &format!("{VS}/vs-0"), "application/json", "").unwrap();
+    let events: Vec<Value> =
+        from_rv.join().unwrap().body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["object"]["metadata"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("ADDED", "new"), ("DELETED", "vs-0")]);
+    assert_eq!(events[0]["object"]["apiVersion"], "networking.istio.io/v1");
+
+    // From nothing: the current objects as ADDED, with a label selector applied.
+    let start = Instant::now();
+    let r = server
+        .http()
+        .get(&format!("{VS}?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dnew"))
+        .unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(900), "held open until the timeout");
+    let names: Vec<Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["object"]["metadata"]["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("new")]);
+}

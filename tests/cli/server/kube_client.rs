@@ -1,8 +1,10 @@
 //! kube-rs, the client the product uses, against the server over HTTPS.
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, WatchEvent,
+    WatchParams,
 };
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::Discovery;
@@ -64,6 +66,17 @@ fn kube_rs_discovers_lists_pages_and_applies_with_a_token() {
         let params = PatchParams::apply("kubectl-debatemesh");
         let applied = vs.patch("reviews", &params, &Patch::Apply(&body)).await.unwrap();
         assert_eq!(applied.data["spec"]["hosts"][0], "reviews");
+
+        let watch_from = page.metadata.resource_version.clone().unwrap();
+        let params = WatchParams::default().timeout(5);
+        let mut events = pods.watch(&params, &watch_from).await.unwrap().boxed();
+        server.insert(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "late", "namespace": "shop"},
+        }));
+        match events.try_next().await.unwrap() {
+            Some(WatchEvent::Added(pod)) => assert_eq!(pod.metadata.name.as_deref(), Some("late")),
+            other => panic!("expected the new pod, got {other:?}"),
+        }
 
         let namespaces: Api<Namespace> = Api::all(client);
         let shop = namespaces.get("shop").await.unwrap();

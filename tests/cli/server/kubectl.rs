@@ -282,3 +282,31 @@ fn imperative_create_commands_send_protobuf_that_the_server_reads() {
     assert_eq!(secret["data"]["key"], "czNjcjN0");
     assert_eq!(secret["type"], "Opaque");
 }
+
+#[test]
+fn get_watch_prints_objects_added_while_it_runs() {
+    let server = TestServer::builder().start();
+    server.insert(virtual_service("default", "one", "2024-01-01T00:00:00Z"));
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path(), KubeUser::None);
+    let watching = {
+        let kc = kc.clone();
+        std::thread::spawn(move || {
+            crate::support::Kubectl::new(&kc).run(&["get", "vs", "-w", "--request-timeout=2s"])
+        })
+    };
+    let started = std::time::Instant::now();
+    while !server.requests().iter().any(|r| r.param("watch") == Some("true")) {
+        assert!(started.elapsed().as_secs() < 2, "kubectl never started watching");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.insert(virtual_service("default", "two", "2024-01-01T00:00:00Z"));
+
+    let out = watching.join().unwrap();
+    let text = stdout(&out);
+    let names: Vec<&str> =
+        text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(names, ["one", "two"], "{}", stderr(&out));
+    let watch = server.requests().into_iter().find(|r| r.param("watch").is_some()).unwrap();
+    assert!(watch.param("resourceVersion").is_some(), "kubectl watches from its list");
+}
