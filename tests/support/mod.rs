@@ -43,6 +43,7 @@
 
 mod catalog;
 mod client;
+mod deletes;
 mod discovery;
 mod dispatch;
 mod faults;
@@ -61,6 +62,7 @@ mod store;
 mod table;
 mod tls;
 mod util;
+mod validate;
 mod watch;
 mod writes;
 

@@ -13,7 +13,7 @@ use super::store::{State, meta_str};
 use super::table::{Shape, negotiate, partial, table};
 use super::util::{base64_decode, base64_url_encode};
 use super::watch::WatchSpec;
-use super::writes;
+use super::{deletes, writes};
 
 /// One resource request with everything a handler needs.
 pub struct Call<'a> {
@@ -79,9 +79,9 @@ pub fn handle(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
         }
         ("PUT", Some(name)) => writes::update(call, state, name),
         ("PATCH", Some(name)) => writes::patch(call, state, name),
-        ("DELETE", Some(name)) if sub.is_none() => writes::delete(call, state, name),
+        ("DELETE", Some(name)) if sub.is_none() => deletes::delete(call, state, name),
         ("DELETE", None) if t.namespace.is_some() || !t.kind.namespaced => {
-            writes::delete_collection(call, state)
+            deletes::delete_collection(call, state)
         }
         _ => Err(ApiError::method_not_allowed()),
     }
