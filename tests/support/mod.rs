@@ -34,7 +34,8 @@
 //! - Watches replay from a bounded history (4096 changes); an object that stops matching
 //!   a watch's selector is not reported as DELETED. No bookmarks, no streaming lists.
 //!   Subresources other than `status` are listed in discovery but answered 405.
-//! - Seed objects without `managedFields` are owned by nobody.
+//! - Seed objects without `managedFields` are owned by nobody (a real apiserver always
+//!   records a manager); [`TestServer::insert_managed`] seeds with an owner.
 //! - Authorization is allow-all except the [`Forbid`] rules; `SelfSubjectAccessReview`
 //!   (`kubectl auth can-i`) answers from the same rules. No RBAC objects are evaluated.
 
@@ -199,6 +200,13 @@ impl Builder {
     pub fn start(self) -> TestServer {
         TestServer::start(self.options)
     }
+}
+
+/// A managed-fields operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Apply,
+    Update,
 }
 
 /// Who a kubeconfig authenticates as.
@@ -373,6 +381,17 @@ impl TestServer {
     /// creationTimestamp are assigned; its namespace is created if missing. Not logged.
     pub fn insert(&self, obj: Value) {
         self.shared.lock().seed(&self.shared.catalog, obj);
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Like [`insert`](Self::insert), owned by `manager`: one `managedFields` entry with
+    /// every field, as if `manager` had created it with `operation` (`Apply` or `Update`).
+    pub fn insert_managed(&self, obj: Value, manager: &str, operation: Operation) {
+        let op = match operation {
+            Operation::Apply => "Apply",
+            Operation::Update => "Update",
+        };
+        self.shared.lock().seed_owned(&self.shared.catalog, obj, Some((manager, op)));
         self.shared.changed.notify_waiters();
     }
 

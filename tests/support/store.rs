@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use super::catalog::{Catalog, Kind};
 use super::faults::{Expiry, Fault};
+use super::fieldset::{FieldSet, Scope};
+use super::managed::{self, Entry};
 use super::util::{new_uid, now_rfc3339};
 
 /// One request as the server saw it, and what it answered.
@@ -198,13 +200,21 @@ impl State {
     ///
     /// On objects the server cannot place: seeds are test input, and a bad one is a bug in
     /// the test.
-    pub fn seed(&mut self, catalog: &Catalog, mut obj: Value) {
-        let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    pub fn seed(&mut self, catalog: &Catalog, obj: Value) {
+        self.seed_owned(catalog, obj, None);
+    }
+
+    /// Like [`State::seed`]; with an owner, `managedFields` gets one entry giving that
+    /// manager every field, as if it had written the object with that operation.
+    pub fn seed_owned(&mut self, catalog: &Catalog, mut obj: Value, owner: Option<(&str, &str)>) {
+        let api_version =
+            obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        let api_version = api_version.as_str();
         let kind_name = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
         if kind_name == "List" {
             let items = obj.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
             for item in items {
-                self.seed(catalog, item);
+                self.seed_owned(catalog, item, owner);
             }
             return;
         }
@@ -249,6 +259,17 @@ impl State {
         obj["apiVersion"] = json!(kind.api_version(catalog.storage_version(kind)));
         if kind.plural == "namespaces" {
             namespace_defaults(&mut obj, &name);
+        }
+        if let Some((manager, operation)) = owner {
+            let entry = Entry {
+                manager: manager.to_string(),
+                operation: operation.to_string(),
+                api_version: api_version.to_string(),
+                time: Some(meta_str(&obj, "creationTimestamp").to_string()),
+                subresource: String::new(),
+                set: FieldSet::from_object(&obj, kind, Scope::Main),
+            };
+            managed::encode(&mut obj, vec![entry]);
         }
         self.store.put(kind, obj);
     }

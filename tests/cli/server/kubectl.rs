@@ -5,7 +5,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::support::{Forbid, KubeUser, TestServer, kubectl};
+use crate::support::{Forbid, KubeUser, Operation, TestServer, kubectl};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -309,4 +309,21 @@ fn get_watch_prints_objects_added_while_it_runs() {
     assert_eq!(names, ["one", "two"], "{}", stderr(&out));
     let watch = server.requests().into_iter().find(|r| r.param("watch").is_some()).unwrap();
     assert!(watch.param("resourceVersion").is_some(), "kubectl watches from its list");
+}
+
+#[test]
+fn apply_over_an_object_another_tool_wrote_names_that_tool() {
+    let server = TestServer::builder().start();
+    let mut helm = virtual_service("default", "reviews", "2024-01-01T00:00:00Z");
+    helm["spec"]["http"] = json!([{"route": [{"destination": {"host": "reviews"}}]}]);
+    server.insert_managed(helm, "helm", Operation::Update);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path(), KubeUser::None);
+    let v1 = write(dir.path(), "v1.yaml", REVIEWS_V1);
+
+    let out = kubectl(&server, &kc, &["apply", "--server-side", "-f", v1.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let want = "conflict with \"helm\" using networking.istio.io/v1: .spec.http";
+    assert!(stderr(&out).contains(want), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(".spec.hosts"), "same value, so shared, not a conflict");
 }
