@@ -26,6 +26,9 @@ pub fn delete(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, A
         .get(kind, call.namespace(), name)
         .cloned()
         .ok_or_else(|| ApiError::not_found(kind, name))?;
+    if kind.plural == "namespaces" && ["default", "kube-system", "kube-public"].contains(&name) {
+        return Err(ApiError::forbidden_reason(kind, name, "this namespace may not be deleted"));
+    }
     for (field, label) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
         if let Some(want) =
             options.pointer(&format!("/preconditions/{field}")).and_then(Value::as_str)

@@ -129,6 +129,13 @@ impl ApiError {
         Self::new(403, "Forbidden", message).with_details(details)
     }
 
+    /// `namespaces "default" is forbidden: REASON`, as admission plugins refuse.
+    pub fn forbidden_reason(kind: &Kind, name: &str, reason: &str) -> Self {
+        let qualified = qualified(kind.group, kind.plural);
+        Self::new(403, "Forbidden", format!("{qualified} {name:?} is forbidden: {reason}"))
+            .with_details(json!({"name": name, "group": kind.group, "kind": kind.plural}))
+    }
+
     /// `virtualservices.networking.istio.io "x" not found`.
     pub fn not_found(kind: &Kind, name: &str) -> Self {
         Self::not_found_raw(kind.group, kind.plural, name)

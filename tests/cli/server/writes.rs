@@ -391,3 +391,23 @@ fn malformed_requests_get_400_and_the_server_keeps_serving() {
     }
     assert_eq!(server.http().get(&format!("{VS}/ok")).unwrap().status, 200);
 }
+
+#[test]
+fn deleting_a_namespace_takes_its_contents_but_default_stays() {
+    let server = server_with_shop();
+    server.http().send("POST", VS, JSON, &vs("reviews").to_string()).unwrap();
+    let r = server.http().send("DELETE", "/api/v1/namespaces/shop", JSON, "").unwrap().json();
+    assert_eq!(
+        (r["kind"].as_str(), r["status"]["phase"].as_str()),
+        (Some("Namespace"), Some("Terminating"))
+    );
+    assert!(server.object("namespaces", "", "shop").is_none());
+    assert!(server.objects("vs", Some("shop")).is_empty());
+
+    let r = server.http().send("DELETE", "/api/v1/namespaces/default", JSON, "").unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.json()["message"],
+        "namespaces \"default\" is forbidden: this namespace may not be deleted"
+    );
+}
