@@ -217,8 +217,11 @@ pub fn apply(
     let previous = index.map(|i| entries[i].set.clone()).unwrap_or_default();
     let others =
         entries.iter().filter(|e| !mine(e)).fold(FieldSet::default(), |acc, e| acc.union(&e.set));
-    for path in previous.difference(&config_set).difference(&others).0.iter().rev() {
-        remove_path(&mut merged, path);
+    // Prune what this applier dropped, unless someone else owns it or something inside it.
+    for path in previous.difference(&config_set).0.iter().rev() {
+        if !others.0.iter().any(|p| p.starts_with(path)) {
+            remove_path(&mut merged, path);
+        }
     }
     let changed = index.is_none() || previous != config_set;
     let entry = Entry {
@@ -284,4 +287,63 @@ fn conflict_error(conflicts: &[(String, String)]) -> ApiError {
         }
     };
     ApiError::apply_conflict(message, causes)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::support::catalog::{Catalog, IstioApis};
+
+    fn writer<'a>(manager: &'a str) -> Writer<'a> {
+        Writer { manager, api_version: "networking.istio.io/v1", scope: Scope::Main, now: "t" }
+    }
+
+    fn vs(spec: Value) -> Value {
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+               "metadata": {"name": "r", "namespace": "ns"}, "spec": spec})
+    }
+
+    #[test]
+    fn shared_fields_survive_one_owner_dropping_them() {
+        let catalog = Catalog::new(IstioApis::Current, true);
+        let kind = catalog.resolve("vs").unwrap();
+        let both = vs(json!({"hosts": ["r"], "gateways": ["mesh"]}));
+        let one = apply(kind, None, &both, false, &writer("one")).unwrap();
+        let two =
+            apply(kind, Some(&one), &vs(json!({"gateways": ["mesh"]})), false, &writer("two"))
+                .unwrap();
+        let dropped =
+            apply(kind, Some(&two), &vs(json!({"hosts": ["r"]})), false, &writer("one")).unwrap();
+        assert_eq!(dropped["spec"]["gateways"], json!(["mesh"]), "two still owns it");
+        let gone = apply(kind, Some(&dropped), &vs(json!({"hosts": ["r"]})), false, &writer("two"))
+            .unwrap();
+        assert!(gone["spec"].get("gateways").is_none(), "no owner left");
+    }
+
+    #[test]
+    fn updates_take_changed_fields_from_appliers() {
+        let catalog = Catalog::new(IstioApis::Current, true);
+        let kind = catalog.resolve("vs").unwrap();
+        let applied =
+            apply(kind, None, &vs(json!({"hosts": ["r"]})), false, &writer("one")).unwrap();
+        let mut edited = applied.clone();
+        edited["spec"]["hosts"] = json!(["s"]);
+        let entries = decode(&applied).unwrap();
+        record_update(kind, Some(&applied), &mut edited, entries, &writer("editor"));
+        let managers: Vec<String> = decode(&edited)
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}/{}", e.manager, e.operation))
+            .collect();
+        assert_eq!(managers, ["editor/Update"], "the applier lost its only field");
+        let conflict =
+            apply(kind, Some(&edited), &vs(json!({"hosts": ["r"]})), false, &writer("one"));
+        let message = conflict.unwrap_err().message;
+        assert_eq!(
+            message,
+            "Apply failed with 1 conflict: conflict with \"editor\" using networking.istio.io/v1: .spec.hosts"
+        );
+    }
 }
