@@ -1,8 +1,10 @@
 //! Runs the real `kubectl` against a test server, each run with a fresh `HOME`.
 //!
 //! `/usr/bin/kubectl` is the Cloud SDK's version-skew dispatcher: it asks the server's
-//! `/version` and runs the `kubectl.MAJOR.MINOR` beside it (falling back to its own
-//! built-in kubectl). kubectl caches discovery and OpenAPI under `$HOME/.kube/cache`, so
+//! `/version` (User-Agent `kubectl-dispatcher/...`, `?timeout=5s`) and runs the
+//! `kubectl.MAJOR.MINOR` beside it, 1.27 to 1.33, falling back to its own built-in 1.32
+//! for other versions. kubectl 1.27 and 1.28 need the protobuf OpenAPI v2 document for
+//! `apply`, which the server does not serve; 1.29 and later use OpenAPI v3. kubectl caches discovery and OpenAPI under `$HOME/.kube/cache`, so
 //! every run gets its own temporary `HOME`. The environment is cleared: no proxy
 //! variables, no user kubeconfig, no Cloud SDK configuration or prompts.
 
