@@ -111,6 +111,7 @@ fn build_updated(call: &Call<'_>, old: &Value, incoming: &Value) -> Value {
         "resourceVersion",
     ];
     if scope(call) == Scope::Status {
+        // Only the status changes; ownership as the write left it.
         let mut new = old.clone();
         match incoming.get("status") {
             Some(s) => new["status"] = s.clone(),
@@ -119,6 +120,9 @@ fn build_updated(call: &Call<'_>, old: &Value, incoming: &Value) -> Value {
                     m.remove("status");
                 }
             }
+        }
+        if let Some(fields) = incoming.pointer("/metadata/managedFields") {
+            new["metadata"]["managedFields"] = fields.clone();
         }
         return new;
     }

@@ -411,3 +411,37 @@ fn deleting_a_namespace_takes_its_contents_but_default_stays() {
         "namespaces \"default\" is forbidden: this namespace may not be deleted"
     );
 }
+
+#[test]
+fn the_status_subresource_writes_only_status_and_records_its_own_manager() {
+    let server = server_with_shop();
+    let mut body = vs("reviews");
+    body["status"] = json!({"ignored": true});
+    let created = server.http().send("POST", VS, JSON, &body.to_string()).unwrap().json();
+    assert!(created.get("status").is_none(), "create drops the status of a custom resource");
+
+    let url = format!("{VS}/reviews/status?fieldManager=pilot");
+    let status = json!({"status": {"observedGeneration": 1}, "spec": {"hosts": ["changed"]}});
+    let r = server.http().send("PATCH", &url, MERGE, &status.to_string()).unwrap().json();
+    assert_eq!(r["status"]["observedGeneration"], 1);
+    assert_eq!(r["spec"]["hosts"], json!(["reviews"]), "spec is not written through status");
+    let pilot = r["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["manager"] == "pilot")
+        .unwrap();
+    assert_eq!(pilot["subresource"], "status");
+    assert_eq!(pilot["fieldsV1"], json!({"f:status": {"f:observedGeneration": {}}}));
+
+    let main = json!({"status": {"observedGeneration": 9}});
+    let r = server
+        .http()
+        .send("PATCH", &format!("{VS}/reviews"), MERGE, &main.to_string())
+        .unwrap()
+        .json();
+    assert_eq!(
+        r["status"]["observedGeneration"], 1,
+        "status is not written through the main resource"
+    );
+}
