@@ -69,6 +69,12 @@ impl Kubectl {
         self
     }
 
+    /// Puts this package's `kubectl-debatemesh` on PATH, so `kubectl debatemesh ...` runs it.
+    pub fn with_plugin(self) -> Kubectl {
+        let binary = Path::new(env!("CARGO_BIN_EXE_kubectl-debatemesh"));
+        self.path_prepend(binary.parent().unwrap_or(Path::new(".")))
+    }
+
     pub fn stdin(mut self, input: &[u8]) -> Kubectl {
         self.stdin = Some(input.to_vec());
         self

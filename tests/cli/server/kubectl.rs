@@ -5,7 +5,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::support::{Forbid, KubeUser, Operation, TestServer, kubectl};
+use crate::support::{Forbid, KubeUser, Kubectl, Operation, TestServer, kubectl};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -292,7 +292,7 @@ fn get_watch_prints_objects_added_while_it_runs() {
     let watching = {
         let kc = kc.clone();
         std::thread::spawn(move || {
-            crate::support::Kubectl::new(&kc).run(&["get", "vs", "-w", "--request-timeout=2s"])
+            Kubectl::new(&kc).run(&["get", "vs", "-w", "--request-timeout=2s"])
         })
     };
     let started = std::time::Instant::now();
@@ -326,4 +326,13 @@ fn apply_over_an_object_another_tool_wrote_names_that_tool() {
     let want = "conflict with \"helm\" using networking.istio.io/v1: .spec.http";
     assert!(stderr(&out).contains(want), "{}", stderr(&out));
     assert!(!stderr(&out).contains(".spec.hosts"), "same value, so shared, not a conflict");
+}
+
+#[test]
+fn kubectl_finds_the_plugin_on_the_path_it_is_given() {
+    let server = TestServer::builder().start();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server.write_kubeconfig(dir.path(), KubeUser::None);
+    let out = Kubectl::new(&kc).with_plugin().run(&["plugin", "list", "--name-only"]);
+    assert!(stdout(&out).lines().any(|l| l == "kubectl-debatemesh"), "{}", stdout(&out));
 }
