@@ -297,7 +297,7 @@ fn get_watch_prints_objects_added_while_it_runs() {
     };
     let started = std::time::Instant::now();
     while !server.requests().iter().any(|r| r.param("watch") == Some("true")) {
-        assert!(started.elapsed().as_secs() < 2, "kubectl never started watching");
+        assert!(started.elapsed().as_secs() < 15, "kubectl never started watching");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     server.insert(virtual_service("default", "two", "2024-01-01T00:00:00Z"));
