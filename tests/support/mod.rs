@@ -1,10 +1,11 @@
 //! An in-process Kubernetes API server for tests and benchmarks, on 127.0.0.1.
 //!
 //! It speaks enough of the REST API for kube-rs and the real `kubectl` to work against it:
-//! discovery (legacy and aggregated), OpenAPI v3, get and list (selectors, pages,
-//! metadata-only, tables), create, replace, delete, merge and JSON patches, server-side
-//! apply with managed fields and conflicts, `dryRun=All`, `Status` errors, authentication
-//! and 403 rules, and injected faults.
+//! discovery (legacy and aggregated), OpenAPI v3, get, list (selectors, pages,
+//! metadata-only, tables) and watch, create, replace, delete, merge and JSON patches,
+//! server-side apply with managed fields and conflicts, `dryRun=All`, `Status` errors,
+//! bearer tokens and client certificates, 403 rules, and injected faults. kubectl sends
+//! bearer tokens over HTTPS only, so kubectl tests of authentication use [`Builder::https`].
 //!
 //! ```ignore
 //! let server = TestServer::builder().https().token("t0ken", "alice").start();
@@ -23,9 +24,9 @@
 //! - Strategic merge patch is answered 415 for custom resources, as the apiserver does; for
 //!   built-in kinds it is applied as a JSON merge patch (no `$patch` directives, lists are
 //!   replaced rather than merged by key).
-//! - Request bodies are JSON or YAML; protobuf only for the Namespace, ConfigMap, Secret
-//!   and ServiceAccount fields that kubectl's imperative `create` commands send (other
-//!   protobuf bodies get 415). Responses are always JSON.
+//! - Request bodies are JSON or YAML; protobuf only for the Namespace, ConfigMap, Secret,
+//!   ServiceAccount and SelfSubjectAccessReview fields kubectl's `create` and `auth can-i`
+//!   send (other protobuf bodies get 415). Responses are always JSON. No OpenAPI v2.
 //! - Apply merges keyed lists by key, appending new items at the end; maps are granular,
 //!   lists atomic unless the kind's table names them keyed or sets.
 //! - A continue token resumes after its last key over the current data, not over a snapshot.
