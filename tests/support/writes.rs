@@ -20,11 +20,15 @@ const MERGE: &str = "application/merge-patch+json";
 const JSON_PATCH: &str = "application/json-patch+json";
 const STRATEGIC: &str = "application/strategic-merge-patch+json";
 
-/// The field manager of a non-apply write: the parameter, else the User-Agent's first word.
+/// The field manager of a non-apply write: the parameter, else what the User-Agent has
+/// before its first `/`, printable characters only, at most 128.
 fn field_manager(call: &Call<'_>) -> String {
     match call.req.param("fieldManager").filter(|m| !m.is_empty()) {
         Some(m) => m.to_string(),
-        None => call.req.user_agent.split('/').next().unwrap_or("").to_string(),
+        None => {
+            let prefix = call.req.user_agent.split('/').next().unwrap_or("");
+            prefix.chars().filter(|c| !c.is_control()).take(128).collect()
+        }
     }
 }
 
