@@ -1,3 +1,12 @@
-//! Integration tests: the built binary against the in-repo test API server.
+//! Integration tests: the built binary against the in-repo test API server, and the test
+//! server against the real kubectl. One test binary; one module per command.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
+
+mod inject;
 mod krew;
+mod server;
+mod version;
