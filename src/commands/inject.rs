@@ -55,7 +55,9 @@ impl Plan {
         let target = match (&args.revision, args.ambient, args.disable) {
             (Some(rev), _, _) => {
                 if rev.is_empty() {
-                    return Err(UsageError::new("--revision needs a revision name, e.g. canary").into());
+                    return Err(
+                        UsageError::new("--revision needs a revision name, e.g. canary").into()
+                    );
                 }
                 validate::validate_label_value(rev).for_flag("--revision")?;
                 MeshMode::Revision(rev.clone())
@@ -246,8 +248,11 @@ async fn list_namespaces(
     let wanted: BTreeSet<&str> = wanted.iter().map(String::as_str).collect();
     Ok(items
         .into_iter()
-        .filter_map(|ns| {
+        .filter_map(|mut ns| {
             let name = ns.pointer("/metadata/name")?.as_str()?.to_string();
+            // List items carry no apiVersion and kind; printed objects need them.
+            ns["apiVersion"] = json!("v1");
+            ns["kind"] = json!("Namespace");
             wanted.contains(name.as_str()).then_some((name, ns))
         })
         .collect())

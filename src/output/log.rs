@@ -7,10 +7,11 @@ use super::redact::RedactingStderr;
 
 /// Installs the subscriber. Safe to call once per process.
 pub fn init(verbose: u8, color: bool) {
+    // kube logs each failed request itself; our error message already says it, once.
     let default = match verbose {
-        0 => "warn",
-        1 => "warn,debatemesh=debug,kubectl_debatemesh=debug",
-        2 => "warn,debatemesh=trace,kubectl_debatemesh=trace",
+        0 => "warn,kube_client=off",
+        1 => "warn,kube_client=info,debatemesh=debug,kubectl_debatemesh=debug",
+        2 => "warn,kube_client=debug,debatemesh=trace,kubectl_debatemesh=trace",
         _ => "trace",
     };
     let filter = std::env::var("RUST_LOG")
