@@ -1,0 +1,1 @@
+//! Istio's authorization and mTLS semantics over a Snapshot.
