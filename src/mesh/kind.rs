@@ -218,7 +218,10 @@ mod tests {
             Some(Kind::K8sGateway)
         );
         assert_eq!(Kind::from_group_kind("", "Widget"), None);
-        assert_eq!(split_api_version("security.istio.io/v1beta1"), ("security.istio.io", "v1beta1"));
+        assert_eq!(
+            split_api_version("security.istio.io/v1beta1"),
+            ("security.istio.io", "v1beta1")
+        );
         assert_eq!(split_api_version("v1"), ("", "v1"));
         assert!(Kind::VirtualService.versions().contains(&"v1alpha3"));
     }

@@ -12,8 +12,8 @@
 //! parser's budgets, and a duplicate mapping key is an error (as with
 //! `kubectl apply`, where strict decoding rejects duplicate fields).
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter, Spanned};
 
@@ -108,7 +108,8 @@ pub enum ManifestError {
 /// JSON; documents that are readable but not objects are reported in
 /// [`Manifest::errors`] instead.
 pub fn read_manifest(path: &str, bytes: &[u8]) -> Result<Manifest, ManifestError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| ManifestError::NotText { path: path.into() })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| ManifestError::NotText { path: path.into() })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let raw = parse_on_own_stack(path, text)?;
     let mut manifest = Manifest::default();
@@ -200,24 +201,24 @@ impl Manifest {
                 return;
             }
         };
-        if is_list {
-            if let Some(list) = items.take().or_else(|| take_json_items(&mut value, line)) {
-                for (i, (item_line, item_value)) in list.into_iter().enumerate() {
-                    if !item_value.is_object() {
-                        let found = kind_of(&item_value);
-                        let e = ManifestError::NotAnObject { path: path.into(), line: item_line, found };
-                        self.errors.push(e);
-                        continue;
-                    }
-                    self.accept(path, item_line, u32::try_from(i).ok(), item_value, None);
+        if is_list && let Some(list) = items.take().or_else(|| take_json_items(&mut value, line)) {
+            for (i, (item_line, item_value)) in list.into_iter().enumerate() {
+                if !item_value.is_object() {
+                    let found = kind_of(&item_value);
+                    let e =
+                        ManifestError::NotAnObject { path: path.into(), line: item_line, found };
+                    self.errors.push(e);
+                    continue;
                 }
-                return;
+                self.accept(path, item_line, u32::try_from(i).ok(), item_value, None);
             }
+            return;
         }
         if let (Some(list), Value::Object(map)) = (items.take(), &mut value) {
             map.insert("items".into(), Value::Array(list.into_iter().map(|(_, v)| v).collect()));
         }
-        let named = value.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+        let named =
+            value.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
         if !named {
             self.errors.push(ManifestError::MissingName { path: path.into(), line, kind });
             return;
@@ -336,7 +337,10 @@ fn read_yaml(text: &str) -> Result<Vec<Raw>, SyntaxError> {
             SyntaxError {
                 line: loc.map_or(0, |l| l.line() as u32),
                 column: loc.map_or(0, |l| l.column() as u32),
-                message: DefaultMessageFormatter.format_message(e.without_snippet()).escape_debug().to_string(),
+                message: DefaultMessageFormatter
+                    .format_message(e.without_snippet())
+                    .escape_debug()
+                    .to_string(),
             }
         })?;
     Ok(docs
@@ -526,7 +530,10 @@ mod tests {
         assert!(read_manifest("d.json", deep_json.as_bytes()).is_err());
         let nested: String = (0..300).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
         assert!(read_manifest("n.yaml", nested.as_bytes()).is_err());
-        assert!(matches!(read_manifest("b", &[0xff, 0xfe, 0x00]), Err(ManifestError::NotText { .. })));
+        assert!(matches!(
+            read_manifest("b", &[0xff, 0xfe, 0x00]),
+            Err(ManifestError::NotText { .. })
+        ));
         assert!(read_manifest("b", b"\x00\x01binary").is_err());
         let dup = "apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n";
         let err = read_manifest("dup.yaml", dup.as_bytes()).unwrap_err().to_string();

@@ -9,6 +9,7 @@ pub mod authorization_policy;
 pub mod core;
 pub mod de;
 pub mod destination_rule;
+pub mod dr_lookup;
 pub mod gateway;
 pub mod gateway_api;
 pub mod host;

@@ -66,7 +66,10 @@ impl PortProtocol {
 
     /// Whether the sidecar handles the protocol as opaque TCP.
     pub fn is_tcp(self) -> bool {
-        matches!(self, Self::Https | Self::Tls | Self::Tcp | Self::Mongo | Self::Mysql | Self::Redis)
+        matches!(
+            self,
+            Self::Https | Self::Tls | Self::Tcp | Self::Mongo | Self::Mysql | Self::Redis
+        )
     }
 
     /// Istio's name for the protocol.

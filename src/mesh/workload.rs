@@ -96,7 +96,11 @@ impl Controller {
 /// `sidecar.istio.io/inject=false`; `istio-injection=disabled` never
 /// injects; a pod may opt in on its own with `sidecar.istio.io/inject=true`
 /// or an `istio.io/rev` label.
-pub fn is_injection_expected(namespace: &Labels, pod_labels: &Labels, pod_annotations: &Labels) -> bool {
+pub fn is_injection_expected(
+    namespace: &Labels,
+    pod_labels: &Labels,
+    pod_annotations: &Labels,
+) -> bool {
     let opt = pod_labels
         .get(ANNOTATION_SIDECAR_INJECT)
         .or_else(|| pod_annotations.get(ANNOTATION_SIDECAR_INJECT))

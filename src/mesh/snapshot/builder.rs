@@ -182,10 +182,10 @@ impl SnapshotBuilder {
             (Some(Value::String(a)), Some(Value::String(k))) => (a.clone(), k.clone()),
             _ => return Err(AddError::MissingTypeMeta { origin }),
         };
-        if kind.ends_with("List") {
-            if let Some(Value::Array(_)) = value.get("items") {
-                return Ok(self.add_list(value, &origin));
-            }
+        if kind.ends_with("List")
+            && let Some(Value::Array(_)) = value.get("items")
+        {
+            return Ok(self.add_list(value, &origin));
         }
         let (group, version) = split_api_version(&api_version);
         let Some(known) = Kind::from_group_kind(group, &kind) else {
@@ -223,10 +223,9 @@ impl SnapshotBuilder {
             Kind::StatefulSet => self.add(typed::<StatefulSet>(value).map_err(invalid)?, origin),
             Kind::DaemonSet => self.add(typed::<DaemonSet>(value).map_err(invalid)?, origin),
             Kind::ReplicaSet => self.add(typed::<ReplicaSet>(value).map_err(invalid)?, origin),
-            Kind::MutatingWebhookConfiguration => self.add(
-                typed::<MutatingWebhookConfiguration>(value).map_err(invalid)?,
-                origin,
-            ),
+            Kind::MutatingWebhookConfiguration => {
+                self.add(typed::<MutatingWebhookConfiguration>(value).map_err(invalid)?, origin)
+            }
             Kind::Gateway => self.add(typed::<Gateway>(value).map_err(invalid)?, origin),
             Kind::VirtualService => {
                 self.add(typed::<VirtualService>(value).map_err(invalid)?, origin)
@@ -256,11 +255,9 @@ impl SnapshotBuilder {
         let (mut added, mut errors) = (0, Vec::new());
         for (i, item) in items.into_iter().enumerate() {
             let item_origin = match origin {
-                Origin::File { path, line, .. } => Origin::File {
-                    path: path.clone(),
-                    line: *line,
-                    item: u32::try_from(i).ok(),
-                },
+                Origin::File { path, line, .. } => {
+                    Origin::File { path: path.clone(), line: *line, item: u32::try_from(i).ok() }
+                }
                 other => other.clone(),
             };
             match self.add_value(item, item_origin) {

@@ -56,12 +56,11 @@ pub fn add_offline_defaults(builder: &mut SnapshotBuilder) -> Vec<DefaultAdded> 
             "metadata": {"name": "istio", "namespace": ns}, "data": {"mesh": ""}});
         add(builder, value, "Istio's default mesh config");
     }
-    let has_gateway = builder.store.pods.iter().any(|p| p.metadata.label("istio") == Some("ingressgateway"))
-        || builder
-            .store
-            .deployments
-            .iter()
-            .any(|d| d.template().is_some_and(|t| t.metadata.label("istio") == Some("ingressgateway")));
+    let has_gateway =
+        builder.store.pods.iter().any(|p| p.metadata.label("istio") == Some("ingressgateway"))
+            || builder.store.deployments.iter().any(|d| {
+                d.template().is_some_and(|t| t.metadata.label("istio") == Some("ingressgateway"))
+            });
     if has_gateway {
         return added;
     }
@@ -94,12 +93,12 @@ pub fn add_offline_defaults(builder: &mut SnapshotBuilder) -> Vec<DefaultAdded> 
     }
     if builder.store.services.get(ns, INGRESS_GATEWAY).is_none() {
         let value = json!({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": INGRESS_GATEWAY, "namespace": ns, "labels": labels},
-            "spec": {"type": "LoadBalancer", "selector": labels, "ports": [
-                {"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
-                {"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"},
-                {"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}
-            ]}});
+        "metadata": {"name": INGRESS_GATEWAY, "namespace": ns, "labels": labels},
+        "spec": {"type": "LoadBalancer", "selector": labels, "ports": [
+            {"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+            {"name": "https", "port": 443, "targetPort": 8443, "protocol": "TCP"},
+            {"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}
+        ]}});
         add(builder, value, reason);
     }
     added

@@ -86,7 +86,8 @@ impl SnapshotBuilder {
 /// `istio` ConfigMap, else Istio's defaults.
 fn read_mesh(store: &Store, cp_ns: &str) -> (MeshConfig, Option<Origin>, Option<String>) {
     let cms = &store.config_maps;
-    let chosen = cms.get(cp_ns, "istio").or_else(|| cms.iter().find(|c| c.metadata.name == "istio"));
+    let chosen =
+        cms.get(cp_ns, "istio").or_else(|| cms.iter().find(|c| c.metadata.name == "istio"));
     let Some(cm) = chosen else { return (MeshConfig::default(), None, None) };
     let text = cm.data.get("mesh").map(String::as_str).unwrap_or("");
     match MeshConfig::from_yaml(text) {
@@ -152,10 +153,27 @@ impl Snapshot {
             )*};
         }
         lay!(
-            namespaces, services, pods, service_accounts, secrets, config_maps, deployments,
-            stateful_sets, daemon_sets, replica_sets, webhooks, gateways, virtual_services,
-            destination_rules, service_entries, sidecars, peer_authentications,
-            authorization_policies, request_authentications, k8s_gateways, http_routes
+            namespaces,
+            services,
+            pods,
+            service_accounts,
+            secrets,
+            config_maps,
+            deployments,
+            stateful_sets,
+            daemon_sets,
+            replica_sets,
+            webhooks,
+            gateways,
+            virtual_services,
+            destination_rules,
+            service_entries,
+            sidecars,
+            peer_authentications,
+            authorization_policies,
+            request_authentications,
+            k8s_gateways,
+            http_routes
         );
         base.finish()
     }

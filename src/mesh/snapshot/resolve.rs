@@ -25,10 +25,10 @@ pub(super) fn resolve_pods(store: &mut Store) {
             // A pod spec without an account gets `default` from the API
             // server, so that is known, not assumed.
             apply_spec(&mut resolved, spec, Source::Spec);
-        } else if let Some((label, template)) = &top {
-            if let Some(spec) = template.spec.as_ref() {
-                apply_spec(&mut resolved, spec, Source::Template(label.clone()));
-            }
+        } else if let Some((label, template)) = &top
+            && let Some(spec) = template.spec.as_ref()
+        {
+            apply_spec(&mut resolved, spec, Source::Template(label.clone()));
         }
         pod.obj.resolved = resolved;
     }

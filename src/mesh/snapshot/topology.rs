@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::ops::Deref;
 
 use super::Snapshot;
-use super::store::Table;
 use super::resolve::DEFAULT_SERVICE_ACCOUNT;
+use super::store::Table;
 use crate::mesh::kind::Kind;
 use crate::mesh::meta::{LABEL_TLS_MODE, Labels};
 use crate::mesh::pod::{ContainerPort, Source, is_gateway_labels};
@@ -17,7 +17,7 @@ use crate::mesh::service::ServicePort;
 use crate::mesh::workload::{Controller, is_injection_expected};
 
 /// What a [`Workload`] stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum WorkloadRef {
     /// A pod, by index in the pod table.
     Pod(u32),

@@ -1,0 +1,189 @@
+//! The effective PeerAuthentication mode of a workload port, composed as
+//! istiod composes it.
+//!
+//! Follows istio/istio `pilot/pkg/model/authentication.go`
+//! (`getConfigsForWorkload`) and `pilot/pkg/security/authn/policy_applier.go`
+//! (`ComposePeerAuthentication`): policies come from the workload's
+//! namespace and the root namespace; a selector-less policy in the root
+//! namespace is the mesh level, one in the workload's namespace the
+//! namespace level; a policy with a selector in the workload's namespace
+//! (never the root namespace) is the workload level. Within a level the
+//! oldest policy wins (creation time, then name). The mode starts
+//! PERMISSIVE and each level that is not UNSET overrides it; a port-level
+//! entry of the workload policy (keyed by container port) overrides that,
+//! UNSET taking the workload's resolved mode. A workload without a sidecar
+//! enforces nothing.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::mesh::peer_authentication::{PeerAuthentication, PeerMode};
+use crate::mesh::selector::is_selectorless;
+use crate::mesh::snapshot::{Snapshot, Workload};
+
+/// The mTLS mode a workload port accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum MtlsMode {
+    /// mTLS only.
+    Strict,
+    /// mTLS and plaintext.
+    Permissive,
+    /// Plaintext only.
+    Disable,
+    /// No proxy: nothing is enforced, the application sees raw traffic.
+    NoSidecar,
+}
+
+impl MtlsMode {
+    /// Istio's name (`NO_SIDECAR` for workloads without a proxy).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MtlsMode::Strict => "STRICT",
+            MtlsMode::Permissive => "PERMISSIVE",
+            MtlsMode::Disable => "DISABLE",
+            MtlsMode::NoSidecar => "NO_SIDECAR",
+        }
+    }
+
+    fn of(mode: PeerMode) -> Option<MtlsMode> {
+        match mode {
+            PeerMode::Strict => Some(MtlsMode::Strict),
+            PeerMode::Permissive => Some(MtlsMode::Permissive),
+            PeerMode::Disable => Some(MtlsMode::Disable),
+            PeerMode::Unset | PeerMode::Unknown => None,
+        }
+    }
+}
+
+impl fmt::Display for MtlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What decided the mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum MtlsDecider {
+    /// No policy set a mode: Istio's PERMISSIVE default.
+    Default,
+    /// A PeerAuthentication, by index in the Snapshot's table, and the port
+    /// entry when a port-level setting decided.
+    Policy {
+        /// Index in the PeerAuthentication table.
+        id: u32,
+        /// Namespace of the policy.
+        namespace: String,
+        /// Name of the policy.
+        name: String,
+        /// The port whose entry decided.
+        port: Option<u16>,
+    },
+    /// The workload has no sidecar.
+    NoSidecar,
+}
+
+impl fmt::Display for MtlsDecider {
+    /// `default`, `NO_SIDECAR`, or `peerauthentication NS/NAME[ port P]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MtlsDecider::Default => f.write_str("default"),
+            MtlsDecider::NoSidecar => f.write_str("NO_SIDECAR"),
+            MtlsDecider::Policy { namespace, name, port, .. } => {
+                write!(f, "peerauthentication {namespace}/{name}")?;
+                match port {
+                    Some(p) => write!(f, " port {p}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// The PeerAuthentications selected at each level, by table index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SelectedLevels {
+    /// The mesh-level policy.
+    pub mesh: Option<u32>,
+    /// The namespace-level policy.
+    pub namespace: Option<u32>,
+    /// The workload-level policy.
+    pub workload: Option<u32>,
+}
+
+/// The effective mode of a workload port and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EffectiveMtls {
+    /// The mode.
+    pub mode: MtlsMode,
+    /// What decided it.
+    pub decider: MtlsDecider,
+    /// The policies selected at each level.
+    pub selected: SelectedLevels,
+}
+
+/// The PeerAuthentications that apply to a workload, one per level.
+pub fn selected_peer_authentications(
+    snapshot: &Snapshot,
+    workload: &Workload<'_>,
+) -> SelectedLevels {
+    let root = snapshot.root_namespace();
+    let table = snapshot.peer_authentications();
+    let mut levels = SelectedLevels::default();
+    let older = |cur: Option<u32>, id: u32| match cur {
+        Some(c) if table.at(c).metadata.age_key() <= table.at(id).metadata.age_key() => Some(c),
+        _ => Some(id),
+    };
+    let mut namespaces = vec![workload.namespace];
+    if workload.namespace != root {
+        namespaces.push(root);
+    }
+    for ns in namespaces {
+        for &id in table.ids_in(ns) {
+            let pa: &PeerAuthentication = table.at(id);
+            let selector = pa.spec.selector.as_ref();
+            if is_selectorless(selector) {
+                if ns == root {
+                    levels.mesh = older(levels.mesh, id);
+                } else {
+                    levels.namespace = older(levels.namespace, id);
+                }
+            } else if ns != root && selector.is_some_and(|s| s.matches(&workload.labels)) {
+                levels.workload = older(levels.workload, id);
+            }
+        }
+    }
+    levels
+}
+
+/// The effective mode at a container port of a workload.
+pub fn effective_mtls(snapshot: &Snapshot, workload: &Workload<'_>, port: u16) -> EffectiveMtls {
+    let selected = selected_peer_authentications(snapshot, workload);
+    if !workload.has_proxy() {
+        return EffectiveMtls {
+            mode: MtlsMode::NoSidecar,
+            decider: MtlsDecider::NoSidecar,
+            selected,
+        };
+    }
+    let table = snapshot.peer_authentications();
+    let decider_of = |id: u32, port: Option<u16>| {
+        let m = &table.at(id).metadata;
+        MtlsDecider::Policy { id, namespace: m.namespace.clone(), name: m.name.clone(), port }
+    };
+    let mut mode = MtlsMode::Permissive;
+    let mut decider = MtlsDecider::Default;
+    for id in [selected.mesh, selected.namespace, selected.workload].into_iter().flatten() {
+        if let Some(m) = MtlsMode::of(table.at(id).mode()) {
+            mode = m;
+            decider = decider_of(id, None);
+        }
+    }
+    if let Some(id) = selected.workload
+        && let Some(m) = table.at(id).port_mode(port).and_then(MtlsMode::of)
+    {
+        mode = m;
+        decider = decider_of(id, Some(port));
+    }
+    EffectiveMtls { mode, decider, selected }
+}

@@ -1,0 +1,349 @@
+//! What a client sends to a destination (DestinationRule TLS or auto mTLS)
+//! against what the server accepts (its effective PeerAuthentication), and
+//! whether the two meet.
+//!
+//! A client with a sidecar uses the TLS mode of the DestinationRule it
+//! applies for the host (Service port and subset overrides included); with
+//! no mode set, auto mTLS sends Istio mTLS only to endpoints labelled
+//! `security.istio.io/tlsMode: istio` whose effective mode is not DISABLE
+//! (istio/istio `pilot/pkg/xds/endpoints/mtls_checker.go`), plaintext
+//! otherwise. A client without a sidecar sends what the application sends.
+//! See <https://istio.io/latest/docs/ops/configuration/traffic-management/tls-configuration/>.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::mtls::{EffectiveMtls, MtlsMode, effective_mtls};
+use super::request::{Caller, Destination, RequestError, ResolvedCaller, Target};
+use super::request::{destination_host, resolve_caller, resolve_target};
+use crate::mesh::destination_rule::{ClientTls, TlsMode};
+use crate::mesh::dr_lookup::effective_destination_rule;
+use crate::mesh::protocol::PortProtocol;
+use crate::mesh::snapshot::{Snapshot, Workload, target_port};
+
+/// What the client puts on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Wire {
+    /// Plaintext.
+    Plaintext,
+    /// Istio mutual TLS with workload certificates.
+    IstioMutual,
+    /// TLS with server verification only.
+    Tls,
+    /// Mutual TLS with user-provided certificates.
+    MutualTls,
+}
+
+impl Wire {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wire::Plaintext => "PLAINTEXT",
+            Wire::IstioMutual => "ISTIO_MUTUAL",
+            Wire::Tls => "TLS",
+            Wire::MutualTls => "MUTUAL",
+        }
+    }
+}
+
+impl fmt::Display for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the client sends what it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ClientSource {
+    /// The caller has no proxy.
+    NoProxy,
+    /// A DestinationRule's TLS mode.
+    DestinationRule {
+        /// Table index.
+        id: u32,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+    /// Auto mTLS (no DestinationRule TLS mode).
+    AutoMtls,
+    /// Auto mTLS is off in mesh config and no DestinationRule sets TLS.
+    NoAutoMtls,
+    /// The application itself speaks TLS (an HTTPS or TLS port).
+    Application,
+}
+
+/// The client's choice for one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientChoice {
+    /// What goes on the wire.
+    pub wire: Wire,
+    /// Why.
+    pub source: ClientSource,
+    /// The DestinationRule TLS settings, when a rule set the mode.
+    pub settings: Option<ClientTls>,
+}
+
+/// Whether the two ends meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum TlsVerdict {
+    /// They meet.
+    Ok,
+    /// They meet, with a caveat.
+    Warning,
+    /// The connection fails.
+    Conflict,
+}
+
+impl TlsVerdict {
+    /// `OK`, `WARNING` or `CONFLICT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVerdict::Ok => "OK",
+            TlsVerdict::Warning => "WARNING",
+            TlsVerdict::Conflict => "CONFLICT",
+        }
+    }
+}
+
+/// The outcome towards one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointTls {
+    /// The endpoint (`namespace/pod`, or the external host).
+    pub endpoint: String,
+    /// The client's choice.
+    pub client: ClientChoice,
+    /// What the server accepts.
+    pub accepts: Vec<Wire>,
+    /// The server's effective mode, for mesh workloads.
+    pub server_mtls: Option<EffectiveMtls>,
+    /// The verdict.
+    pub verdict: TlsVerdict,
+    /// Whether the connection succeeds.
+    pub succeeds: bool,
+    /// How the client verifies the server for TLS origination:
+    /// `ca-certificates`, `credential`, `os-ca-bundle` or `none`.
+    pub server_verified: Option<&'static str>,
+    /// Caveats.
+    pub warnings: Vec<String>,
+}
+
+/// The outcome of a connection to a destination: the worst endpoint first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsReport {
+    /// The worst endpoint's outcome.
+    pub summary: EndpointTls,
+    /// Every endpoint.
+    pub endpoints: Vec<EndpointTls>,
+}
+
+/// What the caller sends to a mesh workload at `port` (the Service port)
+/// reaching `container_port`.
+pub fn client_choice(
+    snapshot: &Snapshot,
+    caller: &ResolvedCaller,
+    host: &str,
+    service_ns: Option<&str>,
+    service_port: u16,
+    server: Option<(&Workload<'_>, &EffectiveMtls)>,
+) -> ClientChoice {
+    if !caller.has_proxy {
+        return ClientChoice {
+            wire: Wire::Plaintext,
+            source: ClientSource::NoProxy,
+            settings: None,
+        };
+    }
+    let rule =
+        effective_destination_rule(snapshot, &caller.namespace, &caller.labels, host, service_ns);
+    if let Some(rule) = &rule {
+        let tls = rule.policy_for(service_port, None).tls;
+        let wire = match tls.as_ref().and_then(|t| t.mode) {
+            Some(TlsMode::Disable) => Some(Wire::Plaintext),
+            Some(TlsMode::Simple) => Some(Wire::Tls),
+            Some(TlsMode::Mutual) => Some(Wire::MutualTls),
+            Some(TlsMode::IstioMutual) => Some(Wire::IstioMutual),
+            Some(TlsMode::Unknown) | None => None,
+        };
+        if let Some(wire) = wire {
+            let id = rule.primary();
+            let m = &snapshot.destination_rules().at(id).metadata;
+            let source = ClientSource::DestinationRule {
+                id,
+                namespace: m.namespace.clone(),
+                name: m.name.clone(),
+            };
+            return ClientChoice { wire, source, settings: tls };
+        }
+    }
+    if !snapshot.mesh().enable_auto_mtls {
+        return ClientChoice {
+            wire: Wire::Plaintext,
+            source: ClientSource::NoAutoMtls,
+            settings: None,
+        };
+    }
+    let istio =
+        server.is_some_and(|(w, m)| w.is_istio_tls_endpoint() && m.mode != MtlsMode::Disable);
+    let wire = if istio { Wire::IstioMutual } else { Wire::Plaintext };
+    ClientChoice { wire, source: ClientSource::AutoMtls, settings: None }
+}
+
+/// What a mesh workload accepts in a mode.
+pub fn accepted(mode: MtlsMode) -> Vec<Wire> {
+    match mode {
+        MtlsMode::Strict => vec![Wire::IstioMutual],
+        MtlsMode::Permissive => vec![Wire::IstioMutual, Wire::Plaintext],
+        MtlsMode::Disable | MtlsMode::NoSidecar => vec![Wire::Plaintext],
+    }
+}
+
+/// Judges one endpoint.
+pub fn judge(
+    endpoint: String,
+    client: ClientChoice,
+    accepts: Vec<Wire>,
+    server_mtls: Option<EffectiveMtls>,
+) -> EndpointTls {
+    let mut warnings = Vec::new();
+    let mut server_verified = None;
+    if matches!(client.wire, Wire::Tls | Wire::MutualTls)
+        && client.source != ClientSource::Application
+    {
+        let s = client.settings.clone().unwrap_or_default();
+        server_verified = Some(if s.insecure_skip_verify == Some(true) {
+            warnings.push("insecureSkipVerify: the server certificate is not verified".to_string());
+            "none"
+        } else if s.ca_certificates.as_deref().is_some_and(|c| !c.is_empty()) {
+            "ca-certificates"
+        } else if s.credential_name.as_deref().is_some_and(|c| !c.is_empty()) {
+            "credential"
+        } else {
+            warnings.push("no caCertificates in DestinationRule (IST0128)".to_string());
+            "os-ca-bundle"
+        });
+    }
+    let strict = server_mtls.as_ref().is_some_and(|m| m.mode == MtlsMode::Strict);
+    let (verdict, succeeds) = if accepts.contains(&client.wire) {
+        (if warnings.is_empty() { TlsVerdict::Ok } else { TlsVerdict::Warning }, true)
+    } else if matches!(client.wire, Wire::Tls | Wire::MutualTls) && !strict {
+        warnings.push(
+            "TLS reaches the application as opaque bytes: it must terminate TLS itself".into(),
+        );
+        (TlsVerdict::Warning, true)
+    } else {
+        (TlsVerdict::Conflict, false)
+    };
+    EndpointTls {
+        endpoint,
+        client,
+        accepts,
+        server_mtls,
+        verdict,
+        succeeds,
+        server_verified,
+        warnings,
+    }
+}
+
+/// The outcome of a connection from `caller` to `target`.
+///
+/// # Errors
+///
+/// Fails when the caller or target is not in the Snapshot.
+pub fn effective_tls(
+    snapshot: &Snapshot,
+    caller: &Caller,
+    target: &Target,
+) -> Result<TlsReport, RequestError> {
+    let caller = resolve_caller(snapshot, caller)?;
+    let destination = resolve_target(snapshot, target)?;
+    let host = destination_host(snapshot, destination);
+    let mut endpoints = Vec::new();
+    match destination {
+        Destination::Service { service, port_index } => {
+            let svc = snapshot.services().at(service);
+            let port = &svc.spec.ports[port_index];
+            let ns = Some(svc.metadata.namespace.as_str());
+            for w in snapshot.workloads_for_service(service) {
+                let cport = target_port(port, &w.ports).unwrap_or(port.port);
+                endpoints.push(workload_endpoint(
+                    snapshot,
+                    &caller,
+                    &host,
+                    ns,
+                    port.port,
+                    &w,
+                    cport,
+                    port.istio_protocol(),
+                ));
+            }
+        }
+        Destination::Pod { pod, port } => {
+            let w = snapshot.workload_of_pod(pod);
+            endpoints.push(workload_endpoint(
+                snapshot,
+                &caller,
+                &host,
+                None,
+                port,
+                &w,
+                port,
+                PortProtocol::Unspecified,
+            ));
+        }
+        Destination::External { entry, port } => {
+            let se = snapshot.service_entries().at(entry);
+            let protocol =
+                se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
+            let app_tls = matches!(protocol, Some(PortProtocol::Https | PortProtocol::Tls));
+            let mut client = client_choice(snapshot, &caller, &host, None, port, None);
+            if app_tls && client.wire == Wire::Plaintext && client.source != ClientSource::NoProxy {
+                client = ClientChoice {
+                    wire: Wire::Tls,
+                    source: ClientSource::Application,
+                    settings: None,
+                };
+            }
+            let accepts = if app_tls || matches!(client.wire, Wire::Tls | Wire::MutualTls) {
+                vec![Wire::Tls, Wire::MutualTls]
+            } else {
+                vec![Wire::Plaintext]
+            };
+            let mut e = judge(host.clone(), client, accepts, None);
+            e.accepts.retain(|w| *w != Wire::MutualTls || e.client.wire == Wire::MutualTls);
+            endpoints.push(e);
+        }
+    }
+    let summary =
+        endpoints.iter().max_by_key(|e| e.verdict).cloned().ok_or_else(|| match target {
+            Target::Service { namespace, name, .. } | Target::Pod { namespace, name, .. } => {
+                RequestError::ServiceNotFound { namespace: namespace.clone(), name: name.clone() }
+            }
+        })?;
+    Ok(TlsReport { summary, endpoints })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload_endpoint(
+    snapshot: &Snapshot,
+    caller: &ResolvedCaller,
+    host: &str,
+    service_ns: Option<&str>,
+    service_port: u16,
+    w: &Workload<'_>,
+    container_port: u16,
+    protocol: PortProtocol,
+) -> EndpointTls {
+    let mtls = effective_mtls(snapshot, w, container_port);
+    let client = client_choice(snapshot, caller, host, service_ns, service_port, Some((w, &mtls)));
+    let mut accepts = accepted(mtls.mode);
+    if mtls.mode == MtlsMode::NoSidecar
+        && matches!(protocol, PortProtocol::Https | PortProtocol::Tls)
+    {
+        accepts = vec![Wire::Tls];
+    }
+    judge(w.key(), client, accepts, Some(mtls))
+}
