@@ -29,7 +29,9 @@ use super::request::{
 };
 use super::request::{resolve_caller, resolve_target};
 use super::rule::{Attributes, Generation, RuleOutcome, evaluate_rule};
-use super::tls::{ClientSource, EndpointTls, Wire, accepted, client_choice, judge};
+use super::tls::{
+    ClientChoice, ClientSource, EndpointTls, Wire, accepted, judge, rule_choice, with_auto_mtls,
+};
 use super::verdict::{ChainEntry, Deciding, Decision, Effect, Verdict, WorkloadVerdict};
 use crate::mesh::authorization_policy::Action;
 use crate::mesh::protocol::PortProtocol;
@@ -54,15 +56,19 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Http };
     let http = Http::of(snapshot, request, &host, service_port, tcp);
     let source_ip = request.source_ip.or(caller.ip);
+    let rule = rule_choice(snapshot, &caller, &host, service_ns, service_port);
+    let trust_domains: Vec<String> =
+        snapshot.mesh().trust_domains().into_iter().map(str::to_string).collect();
     let ctx = Context {
         snapshot,
         caller: &caller,
         http: &http,
         source_ip,
         host: &host,
-        service_ns,
         service_port,
         tcp,
+        rule,
+        trust_domains,
     };
 
     let mut workloads: Vec<WorkloadVerdict> =
@@ -194,9 +200,10 @@ struct Context<'a> {
     http: &'a Http,
     source_ip: Option<IpAddr>,
     host: &'a str,
-    service_ns: Option<&'a str>,
     service_port: u16,
     tcp: bool,
+    rule: Option<ClientChoice>,
+    trust_domains: Vec<String>,
 }
 
 impl Context<'_> {
@@ -210,14 +217,7 @@ impl Context<'_> {
             self.service_port
         });
         let mtls = effective_mtls(self.snapshot, w, container_port);
-        let client = client_choice(
-            self.snapshot,
-            self.caller,
-            self.host,
-            self.service_ns,
-            self.service_port,
-            Some((w, &mtls)),
-        );
+        let client = with_auto_mtls(self.rule.clone(), self.snapshot, Some((w, &mtls)));
         let connection = judge(w.key(), client, accepted(mtls.mode), Some(mtls.clone()));
         let trust_domain = &self.snapshot.mesh().trust_domain;
         let mutual = connection.client.wire == Wire::IstioMutual
@@ -230,8 +230,6 @@ impl Context<'_> {
             notes.push(format!("{}: sidecar presence inferred from injection settings", w.key()));
         }
         let sni = mutual.then(|| format!("outbound_.{}_._.{}", self.service_port, self.host));
-        let trust_domains: Vec<String> =
-            self.snapshot.mesh().trust_domains().into_iter().map(str::to_string).collect();
         let attrs = Attributes {
             tcp: self.tcp,
             peer: peer.as_deref(),
@@ -244,7 +242,7 @@ impl Context<'_> {
             path: self.http.path.as_deref(),
             host: self.http.authority.as_deref(),
             headers: &self.http.headers,
-            trust_domains: &trust_domains,
+            trust_domains: &self.trust_domains,
         };
         let enforced = w.has_proxy();
         let (chain, decision, deciding) = decide(self.snapshot, w, &attrs, enforced);

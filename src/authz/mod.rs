@@ -13,6 +13,11 @@ pub mod rule;
 pub mod tls;
 pub mod verdict;
 
+#[cfg(test)]
+mod scale_tests;
+#[cfg(test)]
+mod tests;
+
 pub use evaluate::evaluate;
 pub use mtls::{EffectiveMtls, MtlsDecider, MtlsMode, effective_mtls};
 pub use request::{Caller, Protocol, Request, RequestError, Target};

@@ -187,3 +187,82 @@ pub fn effective_mtls(snapshot: &Snapshot, workload: &Workload<'_>, port: u16) -
     }
     EffectiveMtls { mode, decider, selected }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::tests::fixture;
+
+    fn pa(ns: &str, name: &str, created: &str, body: &str) -> String {
+        format!(
+            "apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: {name}\n  namespace: {ns}\n  creationTimestamp: '{created}'\nspec:\n{body}"
+        )
+    }
+
+    fn mode_of(snap: &Snapshot, port: u16) -> (MtlsMode, String) {
+        let id = snap.pods().id("foo", "httpbin-0").unwrap();
+        let m = effective_mtls(snap, &snap.workload_of_pod(id), port);
+        (m.mode, m.decider.to_string())
+    }
+
+    #[test]
+    fn levels_inherit_through_unset() {
+        let mesh =
+            pa("istio-system", "default", "2024-01-01T00:00:00Z", "  mtls: {mode: STRICT}\n");
+        let ns = pa("foo", "default", "2024-01-01T00:00:00Z", "  mtls: {mode: UNSET}\n");
+        let s = fixture(&format!("{mesh}---\n{ns}"));
+        assert_eq!(
+            mode_of(&s, 8080),
+            (MtlsMode::Strict, "peerauthentication istio-system/default".into())
+        );
+        let wl = pa(
+            "foo",
+            "wl",
+            "2024-01-01T00:00:00Z",
+            "  selector: {matchLabels: {app: httpbin}}\n  portLevelMtls:\n    9000: {mode: DISABLE}\n",
+        );
+        let s = fixture(&format!("{mesh}---\n{ns}---\n{wl}"));
+        assert_eq!(
+            mode_of(&s, 9000),
+            (MtlsMode::Disable, "peerauthentication foo/wl port 9000".into())
+        );
+        assert_eq!(
+            mode_of(&s, 8080),
+            (MtlsMode::Strict, "peerauthentication istio-system/default".into())
+        );
+    }
+
+    #[test]
+    fn oldest_wins_then_name() {
+        let a = pa("foo", "b-newer", "2024-02-01T00:00:00Z", "  mtls: {mode: STRICT}\n");
+        let b = pa("foo", "a-older", "2024-01-01T00:00:00Z", "  mtls: {mode: DISABLE}\n");
+        let s = fixture(&format!("{a}---\n{b}"));
+        assert_eq!(mode_of(&s, 8080), (MtlsMode::Disable, "peerauthentication foo/a-older".into()));
+        let a = pa("foo", "b", "2024-01-01T00:00:00Z", "  mtls: {mode: STRICT}\n");
+        let b = pa("foo", "a", "2024-01-01T00:00:00Z", "  mtls: {mode: DISABLE}\n");
+        let s = fixture(&format!("{a}---\n{b}"));
+        assert_eq!(mode_of(&s, 8080).1, "peerauthentication foo/a");
+    }
+
+    #[test]
+    fn empty_selector_is_namespace_wide() {
+        let p = pa(
+            "foo",
+            "ns",
+            "2024-01-01T00:00:00Z",
+            "  selector: {matchLabels: {}}\n  mtls: {mode: STRICT}\n",
+        );
+        let s = fixture(&p);
+        assert_eq!(mode_of(&s, 8080), (MtlsMode::Strict, "peerauthentication foo/ns".into()));
+        let sel = selected_peer_authentications(&s, &s.workload_of_pod(0));
+        assert!(sel.namespace.is_some() && sel.workload.is_none());
+    }
+
+    #[test]
+    fn no_sidecar_enforces_nothing() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: httpbin-0\n  namespace: foo\n  labels: {app: httpbin}\nspec:\n  containers: [{name: app}]\n";
+        let p = pa("foo", "default", "2024-01-01T00:00:00Z", "  mtls: {mode: STRICT}\n");
+        let s = fixture(&format!("{pod}---\n{p}"));
+        assert_eq!(mode_of(&s, 8080), (MtlsMode::NoSidecar, "NO_SIDECAR".into()));
+    }
+}

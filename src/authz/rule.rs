@@ -168,9 +168,9 @@ struct Cond<'r> {
     not_values: &'r [String],
 }
 
-fn source_conds(i: usize, s: &Source) -> Vec<Cond<'_>> {
+fn source_conds(i: usize, s: &Source) -> [Cond<'_>; 6] {
     let part = Part::From(i);
-    vec![
+    [
         cond(
             part,
             "principals",
@@ -215,9 +215,9 @@ fn source_conds(i: usize, s: &Source) -> Vec<Cond<'_>> {
     ]
 }
 
-fn operation_conds(i: usize, o: &Operation) -> Vec<Cond<'_>> {
+fn operation_conds(i: usize, o: &Operation) -> [Cond<'_>; 4] {
     let part = Part::To(i);
-    vec![
+    [
         cond(part, "hosts", "notHosts", Attr::Host, &o.hosts, &o.not_hosts),
         cond(part, "methods", "notMethods", Attr::Method, &o.methods, &o.not_methods),
         cond(part, "paths", "notPaths", Attr::Path, &o.paths, &o.not_paths),
@@ -268,42 +268,46 @@ pub fn evaluate_rule(
             None => return skipped(Skip::UnknownAttribute(c.key.clone())),
         }
     }
-    let froms: Vec<Vec<Cond<'_>>> = rule
-        .from
-        .iter()
-        .enumerate()
-        .map(|(i, f)| f.source.as_ref().map(|s| source_conds(i, s)).unwrap_or_default())
-        .collect();
-    let tos: Vec<Vec<Cond<'_>>> = rule
-        .to
-        .iter()
-        .enumerate()
-        .map(|(i, t)| t.operation.as_ref().map(|o| operation_conds(i, o)).unwrap_or_default())
-        .collect();
+    let froms =
+        || rule.from.iter().enumerate().map(|(i, f)| f.source.as_ref().map(|s| source_conds(i, s)));
+    let tos = || {
+        rule.to.iter().enumerate().map(|(i, t)| t.operation.as_ref().map(|o| operation_conds(i, o)))
+    };
 
     // Generation: find values istiod cannot build.
     let mut ignored = Vec::new();
-    let all = froms.iter().flatten().chain(tos.iter().flatten()).chain(when.iter());
-    for c in all {
+    let mut generate = |c: &Cond<'_>| -> Option<Skip> {
         for (values, field) in [(c.values, &c.field), (c.not_values, &c.not_field)] {
             for v in values {
-                if let Some(error) = c.attr.value_error(v, attrs.tcp) {
-                    if generation == Generation::Allow {
-                        let (part, field, value) = (c.part, field.to_string(), v.clone());
-                        return skipped(Skip::Unbuildable { part, field, value, error });
-                    }
-                    let label = format!("{} {field}", c.part);
-                    if !ignored.contains(&label) {
-                        ignored.push(label);
-                    }
+                let Some(error) = c.attr.value_error(v, attrs.tcp) else { continue };
+                if generation == Generation::Allow {
+                    let (part, field, value) = (c.part, field.to_string(), v.clone());
+                    return Some(Skip::Unbuildable { part, field, value, error });
+                }
+                let label = format!("{} {field}", c.part);
+                if !ignored.contains(&label) {
+                    ignored.push(label);
                 }
             }
+        }
+        None
+    };
+    let from_conds = froms().flatten().flat_map(|a| a.into_iter());
+    let to_conds = tos().flatten().flat_map(|a| a.into_iter());
+    for c in from_conds.chain(to_conds) {
+        if let Some(skip) = generate(&c) {
+            return skipped(skip);
+        }
+    }
+    for c in &when {
+        if let Some(skip) = generate(c) {
+            return skipped(skip);
         }
     }
 
     let ctx = Ctx { attrs, policy_namespace };
-    let outcome = match first_miss(&ctx, &froms)
-        .or_else(|| first_miss(&ctx, &tos))
+    let outcome = match first_miss(&ctx, froms())
+        .or_else(|| first_miss(&ctx, tos()))
         .or_else(|| when.iter().find_map(|c| ctx.check(c).err()))
     {
         Some(miss) => RuleOutcome::Missed(miss),
@@ -316,11 +320,16 @@ fn skipped(skip: Skip) -> RuleResult {
     RuleResult { outcome: RuleOutcome::Skipped(skip), ignored: Vec::new() }
 }
 
-/// `None` when some entry matches (or there is no entry); otherwise the
-/// first entry's first failing field.
-fn first_miss(ctx: &Ctx<'_, '_>, entries: &[Vec<Cond<'_>>]) -> Option<FieldMiss> {
+/// `None` when some entry matches (an entry without a source or operation
+/// matches anything) or there is no entry; otherwise the first entry's
+/// first failing field.
+fn first_miss<'r, const N: usize>(
+    ctx: &Ctx<'_, '_>,
+    entries: impl Iterator<Item = Option<[Cond<'r>; N]>>,
+) -> Option<FieldMiss> {
     let mut first = None;
-    for conds in entries {
+    for entry in entries {
+        let conds = entry?;
         match conds.iter().find_map(|c| ctx.check(c).err()) {
             None => return None,
             Some(miss) => {
@@ -348,22 +357,24 @@ enum Actual<'a> {
 
 impl Ctx<'_, '_> {
     fn check(&self, c: &Cond<'_>) -> Result<(), FieldMiss> {
-        let usable = |v: &&String| c.attr.value_error(v, self.attrs.tcp).is_none();
-        let values: Vec<&String> = c.values.iter().filter(usable).collect();
-        let not_values: Vec<&String> = c.not_values.iter().filter(usable).collect();
-        if values.is_empty() && not_values.is_empty() {
+        let tcp = self.attrs.tcp;
+        let usable = |v: &&String| c.attr.value_error(v, tcp).is_none();
+        let mut values = c.values.iter().filter(usable).peekable();
+        let mut not_values = c.not_values.iter().filter(usable).peekable();
+        let has_values = values.peek().is_some();
+        if !has_values && not_values.peek().is_none() {
             return Ok(());
         }
         let actual = self.actual(&c.attr);
-        if !values.is_empty() && !values.iter().any(|v| self.is_match(&c.attr, v, &actual)) {
+        if has_values && !values.any(|v| self.is_match(&c.attr, v, &actual)) {
             let miss = match actual {
                 Actual::Missing(m) => m,
                 other => Miss::NotListed(display(&other)),
             };
             return Err(FieldMiss { part: c.part, field: c.field.to_string(), miss });
         }
-        if let Some(v) = not_values.iter().find(|v| self.is_match(&c.attr, v, &actual)) {
-            let miss = Miss::Excluded { actual: display(&actual), value: (*v).clone() };
+        if let Some(v) = not_values.find(|v| self.is_match(&c.attr, v, &actual)) {
+            let miss = Miss::Excluded { actual: display(&actual), value: v.clone() };
             return Err(FieldMiss { part: c.part, field: c.not_field.to_string(), miss });
         }
         Ok(())

@@ -149,34 +149,53 @@ pub fn client_choice(
     service_port: u16,
     server: Option<(&Workload<'_>, &EffectiveMtls)>,
 ) -> ClientChoice {
+    let rule = rule_choice(snapshot, caller, host, service_ns, service_port);
+    with_auto_mtls(rule, snapshot, server)
+}
+
+/// The choice made before looking at endpoints: plaintext for a caller
+/// without proxy, or the TLS mode of the DestinationRule the caller applies
+/// for the host and Service port. `None` leaves it to auto mTLS.
+pub fn rule_choice(
+    snapshot: &Snapshot,
+    caller: &ResolvedCaller,
+    host: &str,
+    service_ns: Option<&str>,
+    service_port: u16,
+) -> Option<ClientChoice> {
     if !caller.has_proxy {
-        return ClientChoice {
+        return Some(ClientChoice {
             wire: Wire::Plaintext,
             source: ClientSource::NoProxy,
             settings: None,
-        };
+        });
     }
     let rule =
-        effective_destination_rule(snapshot, &caller.namespace, &caller.labels, host, service_ns);
-    if let Some(rule) = &rule {
-        let tls = rule.policy_for(service_port, None).tls;
-        let wire = match tls.as_ref().and_then(|t| t.mode) {
-            Some(TlsMode::Disable) => Some(Wire::Plaintext),
-            Some(TlsMode::Simple) => Some(Wire::Tls),
-            Some(TlsMode::Mutual) => Some(Wire::MutualTls),
-            Some(TlsMode::IstioMutual) => Some(Wire::IstioMutual),
-            Some(TlsMode::Unknown) | None => None,
-        };
-        if let Some(wire) = wire {
-            let id = rule.primary();
-            let m = &snapshot.destination_rules().at(id).metadata;
-            let source = ClientSource::DestinationRule {
-                id,
-                namespace: m.namespace.clone(),
-                name: m.name.clone(),
-            };
-            return ClientChoice { wire, source, settings: tls };
-        }
+        effective_destination_rule(snapshot, &caller.namespace, &caller.labels, host, service_ns)?;
+    let tls = rule.policy_for(service_port, None).tls;
+    let wire = match tls.as_ref().and_then(|t| t.mode)? {
+        TlsMode::Disable => Wire::Plaintext,
+        TlsMode::Simple => Wire::Tls,
+        TlsMode::Mutual => Wire::MutualTls,
+        TlsMode::IstioMutual => Wire::IstioMutual,
+        TlsMode::Unknown => return None,
+    };
+    let id = rule.primary();
+    let m = &snapshot.destination_rules().at(id).metadata;
+    let source =
+        ClientSource::DestinationRule { id, namespace: m.namespace.clone(), name: m.name.clone() };
+    Some(ClientChoice { wire, source, settings: tls })
+}
+
+/// Completes a [`rule_choice`] for one endpoint: without a rule mode, auto
+/// mTLS sends Istio mTLS to an Istio endpoint whose mode is not DISABLE.
+pub fn with_auto_mtls(
+    rule: Option<ClientChoice>,
+    snapshot: &Snapshot,
+    server: Option<(&Workload<'_>, &EffectiveMtls)>,
+) -> ClientChoice {
+    if let Some(choice) = rule {
+        return choice;
     }
     if !snapshot.mesh().enable_auto_mtls {
         return ClientChoice {
@@ -346,4 +365,73 @@ fn workload_endpoint(
         accepts = vec![Wire::Tls];
     }
     judge(w.key(), client, accepts, Some(mtls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::tests::{fixture, mesh, sleep};
+
+    fn dr(ns: &str, name: &str, body: &str) -> String {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  host: httpbin.foo.svc.cluster.local\n{body}"
+        )
+    }
+
+    const STRICT: &str = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: foo}\nspec:\n  mtls: {mode: STRICT}\n";
+
+    fn outcome(snap: &Snapshot, caller: Caller, port: u16) -> (Wire, TlsVerdict) {
+        let to = Target::Service { namespace: "foo".into(), name: "httpbin".into(), port };
+        let r = effective_tls(snap, &caller, &to).unwrap();
+        (r.summary.client.wire, r.summary.verdict)
+    }
+
+    #[test]
+    fn auto_mtls_follows_the_server() {
+        let s = fixture(STRICT);
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::IstioMutual, TlsVerdict::Ok));
+        let disable = STRICT.replace("STRICT", "DISABLE");
+        let s = fixture(&disable);
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Plaintext, TlsVerdict::Ok));
+        let s = fixture(&format!("{STRICT}---\n{}", mesh("enableAutoMtls: false")));
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Plaintext, TlsVerdict::Conflict));
+    }
+
+    #[test]
+    fn destination_rule_modes_and_ports() {
+        let rule = dr(
+            "foo",
+            "r",
+            "  trafficPolicy:\n    tls: {mode: DISABLE}\n    portLevelSettings:\n    - port: {number: 9000}\n      tls: {mode: ISTIO_MUTUAL}\n",
+        );
+        let s = fixture(&format!("{STRICT}---\n{rule}"));
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Plaintext, TlsVerdict::Conflict));
+        assert_eq!(outcome(&s, sleep(), 9000), (Wire::IstioMutual, TlsVerdict::Ok));
+        let simple = dr(
+            "foo",
+            "r",
+            "  trafficPolicy:\n    tls: {mode: SIMPLE, caCertificates: /etc/ca.pem}\n",
+        );
+        let s = fixture(&format!("{STRICT}---\n{simple}"));
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Tls, TlsVerdict::Conflict));
+    }
+
+    #[test]
+    fn client_namespace_rules_win_and_export_to_limits() {
+        let other = Caller::Identity {
+            namespace: "bar".into(),
+            service_account: "x".into(),
+            sidecar: true,
+        };
+        let svc_rule =
+            dr("foo", "svc", "  exportTo: ['.']\n  trafficPolicy:\n    tls: {mode: DISABLE}\n");
+        let s = fixture(&format!("{STRICT}---\n{svc_rule}"));
+        // Not exported to `bar`: auto mTLS applies there.
+        assert_eq!(outcome(&s, other.clone(), 8000), (Wire::IstioMutual, TlsVerdict::Ok));
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Plaintext, TlsVerdict::Conflict));
+        let client_rule = dr("bar", "client", "  trafficPolicy:\n    tls: {mode: DISABLE}\n");
+        let exported = dr("foo", "svc", "  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n");
+        let s = fixture(&format!("{STRICT}---\n{exported}---\n{client_rule}"));
+        assert_eq!(outcome(&s, other, 8000), (Wire::Plaintext, TlsVerdict::Conflict));
+    }
 }

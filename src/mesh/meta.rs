@@ -6,16 +6,155 @@
 //! memory: `kubectl.kubernetes.io/last-applied-configuration` alone can be
 //! bigger than everything else an object holds.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::de::{nullable, parse_rfc3339};
 
-/// Labels or annotations: key to value, sorted.
-pub type Labels = BTreeMap<String, String>;
+/// Labels or annotations: key to value, sorted by key. A sorted vector
+/// rather than a tree: objects carry a handful of labels, and tens of
+/// thousands of pods each holding a tree node would weigh far more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    /// No labels.
+    pub fn new() -> Self {
+        Labels(Vec::new())
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value of a key.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Whether a key is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets a key, returning the value it replaces.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes a key, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no pair.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, String)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut out = Labels::new();
+        for (k, v) in iter {
+            out.insert(k, v);
+        }
+        out
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Labels {
+    fn from(pairs: [(String, String); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LabelsVisitor { keep: |_| true })
+    }
+}
+
+/// Reads a map of strings (null values read as empty), keeping the keys
+/// `keep` accepts; `null` reads as no labels.
+struct LabelsVisitor {
+    keep: fn(&str) -> bool,
+}
+
+impl<'de> Visitor<'de> for LabelsVisitor {
+    type Value = Labels;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Labels, E> {
+        Ok(Labels::new())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Labels, E> {
+        Ok(Labels::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
+        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(key) = map.next_key::<String>()? {
+            if (self.keep)(&key) {
+                let value = map.next_value::<Option<String>>()?;
+                pairs.push((key, value.unwrap_or_default()));
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        // Sort, keeping the last of repeated keys.
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        pairs.shrink_to_fit();
+        Ok(Labels(pairs))
+    }
+}
 
 /// Annotation key prefixes kept on every object; all others are dropped.
 pub const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
@@ -63,7 +202,7 @@ pub struct ObjectMeta {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
     pub namespace: String,
     /// All labels.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Labels::is_empty")]
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
     pub labels: Labels,
     /// Only the annotations under [`KEPT_ANNOTATION_PREFIXES`].
     #[serde(
@@ -165,32 +304,7 @@ fn serialize_timestamp<S: serde::Serializer>(ts: &Option<i64>, s: S) -> Result<S
 }
 
 fn kept_annotations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Labels, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Labels;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map of annotations")
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Labels, E> {
-            Ok(Labels::new())
-        }
-        fn visit_none<E: serde::de::Error>(self) -> Result<Labels, E> {
-            Ok(Labels::new())
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
-            let mut out = Labels::new();
-            while let Some(key) = map.next_key::<String>()? {
-                if is_kept_annotation(&key) {
-                    let value = map.next_value::<Option<String>>()?;
-                    out.insert(key, value.unwrap_or_default());
-                } else {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-            Ok(out)
-        }
-    }
-    deserializer.deserialize_any(V)
+    deserializer.deserialize_any(LabelsVisitor { keep: is_kept_annotation })
 }
 
 #[cfg(test)]

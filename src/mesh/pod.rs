@@ -172,6 +172,12 @@ impl Pod {
         Some(ready.status == "True")
     }
 
+    /// Whether the pod has run to completion (`Succeeded` or `Failed`).
+    pub fn is_finished(&self) -> bool {
+        let phase = self.status.as_ref().and_then(|s| s.phase.as_deref());
+        matches!(phase, Some("Succeeded" | "Failed"))
+    }
+
     /// The resolved service account.
     pub fn service_account(&self) -> &str {
         &self.resolved.service_account

@@ -11,6 +11,9 @@ mod resolve;
 mod store;
 mod topology;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use builder::{AddError, Added, Replaced, SnapshotBuilder};
@@ -97,7 +100,8 @@ fn read_mesh(store: &Store, cp_ns: &str) -> (MeshConfig, Option<Origin>, Option<
 }
 
 /// Which pods each Service selects (same namespace, selector a subset of
-/// the pod labels), and the reverse.
+/// the pod labels, not finished: phase `Succeeded` or `Failed` pods are no
+/// endpoints), and the reverse.
 fn index_service_pods(store: &Store) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let mut service_pods = vec![Vec::new(); store.services.len()];
     let mut pod_services = vec![Vec::new(); store.pods.len()];
@@ -106,7 +110,8 @@ fn index_service_pods(store: &Store) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
             continue;
         }
         for &pid in store.pods.ids_in(&svc.metadata.namespace) {
-            if is_subset(&svc.spec.selector, &store.pods.at(pid).metadata.labels) {
+            let pod = store.pods.at(pid);
+            if !pod.is_finished() && is_subset(&svc.spec.selector, &pod.metadata.labels) {
                 service_pods[sid].push(pid);
                 pod_services[pid as usize].push(sid as u32);
             }
