@@ -56,6 +56,7 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Http };
     let http = Http::of(snapshot, request, &host, service_port, tcp);
     let source_ip = request.source_ip.or(caller.ip);
+    let remote_ip = request.remote_ip.or(source_ip);
     let rule = rule_choice(snapshot, &caller, &host, service_ns, service_port);
     let trust_domains: Vec<String> =
         snapshot.mesh().trust_domains().into_iter().map(str::to_string).collect();
@@ -64,6 +65,7 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
         caller: &caller,
         http: &http,
         source_ip,
+        remote_ip,
         host: &host,
         service_port,
         tcp,
@@ -143,7 +145,8 @@ fn destinations<'a>(
             let protocol =
                 se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
             let label = format!("external {host}:{port}");
-            (Vec::new(), protocol.unwrap_or(PortProtocol::Unspecified), port, None, label)
+            let ns = Some(se.metadata.namespace.as_str());
+            (Vec::new(), protocol.unwrap_or(PortProtocol::Unspecified), port, ns, label)
         }
     }
 }
@@ -199,6 +202,7 @@ struct Context<'a> {
     caller: &'a ResolvedCaller,
     http: &'a Http,
     source_ip: Option<IpAddr>,
+    remote_ip: Option<IpAddr>,
     host: &'a str,
     service_port: u16,
     tcp: bool,
@@ -234,7 +238,7 @@ impl Context<'_> {
             tcp: self.tcp,
             peer: peer.as_deref(),
             source_ip: self.source_ip,
-            remote_ip: self.source_ip,
+            remote_ip: self.remote_ip,
             destination_ip: w.ip,
             destination_port: container_port,
             sni: sni.as_deref(),

@@ -93,6 +93,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Source IP; the caller pod's IP when `None` and known.
     pub source_ip: Option<IpAddr>,
+    /// Original client IP (`remote.ip`, from X-Forwarded-For or proxy
+    /// protocol); the source IP when `None`.
+    pub remote_ip: Option<IpAddr>,
 }
 
 impl Request {
@@ -107,6 +110,7 @@ impl Request {
             host: None,
             headers: Vec::new(),
             source_ip: None,
+            remote_ip: None,
         }
     }
 }

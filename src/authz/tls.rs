@@ -318,8 +318,10 @@ pub fn effective_tls(
             let protocol =
                 se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
             let app_tls = matches!(protocol, Some(PortProtocol::Https | PortProtocol::Tls));
-            let mut client = client_choice(snapshot, &caller, &host, None, port, None);
-            if app_tls && client.wire == Wire::Plaintext && client.source != ClientSource::NoProxy {
+            let se_ns = Some(se.metadata.namespace.as_str());
+            let mut client = client_choice(snapshot, &caller, &host, se_ns, port, None);
+            // On an HTTPS or TLS port the application speaks TLS itself.
+            if app_tls && client.wire == Wire::Plaintext {
                 client = ClientChoice {
                     wire: Wire::Tls,
                     source: ClientSource::Application,
