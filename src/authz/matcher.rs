@@ -13,19 +13,19 @@ use std::net::IpAddr;
 /// Matches `actual` against a policy value with Istio's exact, prefix,
 /// suffix and presence forms. `ignore_case` is used for hosts.
 pub fn is_string_match(pattern: &str, actual: &str, ignore_case: bool) -> bool {
-    let eq = |a: &str, b: &str| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+    // Compared as bytes, so no index can fall inside a UTF-8 character.
+    let eq = |a: &[u8], b: &[u8]| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+    let a = actual.as_bytes();
     if pattern == "*" {
-        return !actual.is_empty();
+        return !a.is_empty();
     }
-    if let Some(suffix) = pattern.strip_prefix('*') {
-        return actual.len() >= suffix.len() && eq(&actual[actual.len() - suffix.len()..], suffix);
+    if let Some(suffix) = pattern.strip_prefix('*').map(str::as_bytes) {
+        return a.len() >= suffix.len() && eq(&a[a.len() - suffix.len()..], suffix);
     }
-    if let Some(prefix) = pattern.strip_suffix('*') {
-        return actual.len() >= prefix.len()
-            && actual.is_char_boundary(prefix.len())
-            && eq(&actual[..prefix.len()], prefix);
+    if let Some(prefix) = pattern.strip_suffix('*').map(str::as_bytes) {
+        return a.len() >= prefix.len() && eq(&a[..prefix.len()], prefix);
     }
-    eq(pattern, actual)
+    eq(pattern.as_bytes(), a)
 }
 
 /// Matches a header value: `*` is presence (the header exists, even empty),
@@ -174,6 +174,8 @@ mod tests {
         ));
         assert!(is_host_match("httpbin.foo*", "httpbin.foo:8000"));
         assert!(is_header_match("*", ""));
+        assert!(!is_string_match("*x", "ü", false) && !is_string_match("x*", "ü", true));
+        assert!(is_host_match("*.Ü.example", "a.Ü.EXAMPLE"));
     }
 
     #[test]
@@ -213,6 +215,35 @@ mod tests {
         assert_eq!(parse_port("9000"), Some(9000));
         assert_eq!(parse_port("70000"), None);
         assert_eq!(parse_port("http"), None);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let samples = [
+            "",
+            "*",
+            "**",
+            "ü",
+            "*ü",
+            "ü*",
+            "a/ns/ü/sa/é",
+            "spiffe://",
+            "spiffe://ü/ns/é/sa/x",
+            "/",
+            "%",
+            "[]",
+        ];
+        for p in samples {
+            for v in samples {
+                let _ = is_string_match(p, v, true);
+                let _ = is_string_match(p, v, false);
+                let _ = is_principal_match(p, v);
+                let _ = is_namespace_match(p, v);
+                let _ = is_service_account_match(p, "ns", v);
+                let _ = is_glob_match(p, v);
+                let _ = Cidr::parse(p);
+            }
+        }
     }
 
     #[test]

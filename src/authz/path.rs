@@ -226,6 +226,24 @@ mod tests {
     }
 
     #[test]
+    fn odd_paths_never_panic() {
+        for p in
+            ["", "%", "%2", "%zz", "%ü", "/ü/%C3%BC/..", "\\..\\", "/..", "?", "#", "/a/./../../b/"]
+        {
+            for mode in [
+                PathNormalization::None,
+                PathNormalization::Base,
+                PathNormalization::DecodeAndMergeSlashes,
+            ] {
+                let n = normalize_path(p, mode);
+                if let Some(n) = n {
+                    let _ = is_template_match("/{*}/{**}", &n);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn templates() {
         assert!(is_path_template("/foo/{*}") && !is_path_template("/foo/*"));
         assert!(is_template_match("/foo/{*}", "/foo/bar"));

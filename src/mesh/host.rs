@@ -43,7 +43,13 @@ pub fn is_wildcard(host: &str) -> bool {
 fn covers(wildcard: &str, host: &str) -> bool {
     let suffix = &wildcard[1..];
     let host = host.strip_prefix('*').unwrap_or(host);
-    host.len() >= suffix.len() && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    ends_with_ignore_case(host, suffix)
+}
+
+/// ASCII case-insensitive suffix test, safe for any UTF-8 input.
+pub fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    let (s, suffix) = (s.as_bytes(), suffix.as_bytes());
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 /// Whether two hosts can name the same thing: equal, or one wildcard covers
@@ -64,7 +70,7 @@ pub fn host_subset_of(a: &str, b: &str) -> bool {
         if is_wildcard(a) {
             // `*.a.example.com` is within `*.example.com`, `*` only within `*`.
             let (sa, sb) = (&a[1..], &b[1..]);
-            sa.len() >= sb.len() && sa[sa.len() - sb.len()..].eq_ignore_ascii_case(sb)
+            ends_with_ignore_case(sa, sb)
         } else {
             covers(b, a)
         }

@@ -196,6 +196,19 @@ impl SnapshotBuilder {
             *self.skipped.entry(format!("{api_version} {kind}")).or_default() += 1;
             return Ok(Added::Skipped);
         }
+        self.add_item(known, value, origin)
+    }
+
+    /// Adds an object of a known kind given as JSON, such as an item of an
+    /// API list page (list items carry no `apiVersion` and `kind`, and
+    /// metadata-only lists call them `PartialObjectMetadata`).
+    pub fn add_item(
+        &mut self,
+        known: Kind,
+        value: Value,
+        origin: Origin,
+    ) -> Result<Added, AddError> {
+        let kind = known.kind_name().to_string();
         let name = value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
         if name.is_empty() {
             return Err(AddError::MissingName { origin, kind });

@@ -112,3 +112,17 @@ fn invalid_objects_name_their_origin() {
     let msg = errors[0].to_string();
     assert!(msg.starts_with("bad.yaml:1: invalid Service web:"), "{msg}");
 }
+
+#[test]
+fn list_page_items_add_by_kind() {
+    let mut b = SnapshotBuilder::new();
+    let item = json!({"metadata": {"name": "web", "namespace": "shop"}, "spec": {"ports": [{"port": 80}]}});
+    assert_eq!(b.add_item(Kind::Service, item, Origin::Cluster), Ok(Added::Object(Kind::Service)));
+    let meta_only = json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+        "metadata": {"name": "web-1", "namespace": "shop"}});
+    assert!(b.add_item(Kind::Pod, meta_only, Origin::Cluster).is_ok());
+    b.mark_loaded(Kind::PeerAuthentication);
+    let s = b.finish();
+    assert!(s.pods().get("shop", "web-1").unwrap().spec.is_none());
+    assert!(s.has_kind(Kind::PeerAuthentication) && s.peer_authentications().is_empty());
+}
