@@ -12,6 +12,9 @@
 //! then ALLOW (none enforced: allowed; one matches: allowed; otherwise
 //! denied). AUDIT and `istio.io/dry-run` policies are evaluated and
 //! reported but never decide. A workload without a proxy enforces nothing.
+//! An ambient workload (no sidecar, enrolled through
+//! `istio.io/dataplane-mode`) is checked by ztunnel with L4 attributes only,
+//! which is modelled as a TCP filter chain; waypoints are not modelled.
 //!
 //! When a Service has several workloads the answer is the most restrictive
 //! one (DENY, then UNKNOWN, then ALLOW), because any of them may serve the
@@ -234,8 +237,15 @@ impl Context<'_> {
             notes.push(format!("{}: sidecar presence inferred from injection settings", w.key()));
         }
         let sni = mutual.then(|| format!("outbound_.{}_._.{}", self.service_port, self.host));
+        if w.ambient {
+            notes.push(format!(
+                "{}: ambient mode: ztunnel checks policies with L4 attributes only (as on TCP); \
+                 waypoints are not modelled",
+                w.key()
+            ));
+        }
         let attrs = Attributes {
-            tcp: self.tcp,
+            tcp: self.tcp || w.ambient,
             peer: peer.as_deref(),
             source_ip: self.source_ip,
             remote_ip: self.remote_ip,

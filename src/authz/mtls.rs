@@ -12,7 +12,8 @@
 //! PERMISSIVE and each level that is not UNSET overrides it; a port-level
 //! entry of the workload policy (keyed by container port) overrides that,
 //! UNSET taking the workload's resolved mode. A workload without a sidecar
-//! enforces nothing.
+//! enforces nothing; a gateway takes what its Gateway servers say, so it
+//! is reported PERMISSIVE without a deciding policy.
 
 use std::fmt;
 
@@ -81,6 +82,10 @@ pub enum MtlsDecider {
     },
     /// The workload has no sidecar.
     NoSidecar,
+    /// The workload is a gateway: its ports are configured by Gateway
+    /// servers, and PeerAuthentication (which governs sidecars) does not
+    /// apply.
+    Gateway,
 }
 
 impl fmt::Display for MtlsDecider {
@@ -89,6 +94,7 @@ impl fmt::Display for MtlsDecider {
         match self {
             MtlsDecider::Default => f.write_str("default"),
             MtlsDecider::NoSidecar => f.write_str("NO_SIDECAR"),
+            MtlsDecider::Gateway => f.write_str("gateway"),
             MtlsDecider::Policy { namespace, name, port, .. } => {
                 write!(f, "peerauthentication {namespace}/{name}")?;
                 match port {

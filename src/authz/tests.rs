@@ -323,3 +323,21 @@ fn templates_stand_in_for_missing_pods() {
     assert_eq!(v.workloads[0].workload, "shop/Deployment/web");
     assert_eq!(v.workloads[0].container_port, Some(8080));
 }
+
+#[test]
+fn ambient_workloads_get_l4_checks() {
+    // Ambient: ztunnel enforces L4 attributes; rules needing HTTP behave as
+    // on a TCP filter chain.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: foo\n  labels: {istio.io/dataplane-mode: ambient}\n";
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: httpbin-0\n  namespace: foo\n  labels: {app: httpbin}\nspec:\n  containers: [{name: app, ports: [{containerPort: 8080}]}]\n";
+    let by_principal = policy(
+        "p",
+        "  rules: [{from: [{source: {principals: [cluster.local/ns/foo/sa/sleep]}}]}]\n",
+    );
+    let s = fixture(&format!("{ns}---\n{pod}---\n{by_principal}"));
+    let v = evaluate(&s, &http(sleep(), "GET", "/")).unwrap();
+    assert_eq!((v.decision, v.deciding.to_string()), (Decision::Allow, "policy foo/p".into()));
+    let by_method = policy("p", "  rules: [{to: [{operation: {methods: [GET]}}]}]\n");
+    let s = fixture(&format!("{ns}---\n{pod}---\n{by_method}"));
+    assert_eq!(answer(&s, &http(sleep(), "GET", "/")).0, Decision::Deny);
+}

@@ -152,7 +152,11 @@ impl Pod {
     /// gateway, or a Gateway API deployment): it runs Envoy without a
     /// sidecar annotation.
     pub fn is_gateway(&self) -> bool {
-        is_gateway_labels(&self.metadata.labels)
+        let runs_proxy = self
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.containers.iter().any(|c| c.name == "istio-proxy"));
+        is_gateway_labels(&self.metadata.labels) || (runs_proxy && !self.has_sidecar())
     }
 
     /// Whether an Envoy proxy runs in the pod (sidecar or gateway).

@@ -9,6 +9,7 @@ use std::ops::Deref;
 use super::Snapshot;
 use super::resolve::DEFAULT_SERVICE_ACCOUNT;
 use super::store::Table;
+use crate::mesh::core::LABEL_DATAPLANE_MODE;
 use crate::mesh::kind::Kind;
 use crate::mesh::meta::{LABEL_TLS_MODE, Labels};
 use crate::mesh::pod::{ContainerPort, Source, is_gateway_labels};
@@ -49,6 +50,9 @@ pub struct Workload<'a> {
     pub sidecar_inferred: bool,
     /// Whether the workload is a gateway proxy.
     pub is_gateway: bool,
+    /// Whether the workload is in ambient mode (no sidecar; ztunnel carries
+    /// and checks its traffic).
+    pub ambient: bool,
     /// Container ports.
     pub ports: Cow<'a, [ContainerPort]>,
     /// Whether the ports are known.
@@ -58,14 +62,19 @@ pub struct Workload<'a> {
 }
 
 impl Workload<'_> {
-    /// Whether an Envoy proxy runs in the workload (sidecar or gateway).
+    /// Whether a proxy carries the workload's traffic (sidecar, gateway, or
+    /// ztunnel in ambient mode).
     pub fn has_proxy(&self) -> bool {
-        self.has_sidecar || self.is_gateway
+        self.has_sidecar || self.is_gateway || self.ambient
     }
 
     /// Whether auto mTLS sees the endpoint as taking Istio mTLS: the
-    /// `security.istio.io/tlsMode: istio` label, or a sidecar on a template.
+    /// `security.istio.io/tlsMode: istio` label, a sidecar on a template, or
+    /// ambient mode (ztunnel).
     pub fn is_istio_tls_endpoint(&self) -> bool {
+        if self.ambient {
+            return true;
+        }
         match self.labels.get(LABEL_TLS_MODE) {
             Some(v) => v == "istio",
             None => self.sidecar_inferred && self.has_sidecar,
@@ -110,6 +119,7 @@ impl Snapshot {
             has_sidecar: p.has_sidecar(),
             sidecar_inferred: false,
             is_gateway: p.is_gateway(),
+            ambient: !p.has_sidecar() && self.is_ambient(&p.metadata.namespace, &p.metadata.labels),
             ports: Cow::Borrowed(&r.ports),
             ports_known: r.ports_source != Source::Inferred,
             ip: p.ip(),
@@ -174,6 +184,7 @@ impl Snapshot {
             has_sidecar: sidecar,
             sidecar_inferred: true,
             is_gateway: is_gateway_labels(&t.metadata.labels),
+            ambient: !sidecar && self.is_ambient(ns, &t.metadata.labels),
             ports: spec.map_or(Cow::Borrowed(&[][..]), |s| Cow::Owned(s.ports())),
             ports_known: spec.is_some(),
             ip: None,
@@ -194,9 +205,25 @@ impl Snapshot {
             has_sidecar: self.is_injected(ns, &svc.spec.selector, &none),
             sidecar_inferred: true,
             is_gateway: is_gateway_labels(&svc.spec.selector),
+            ambient: self.is_ambient(ns, &svc.spec.selector)
+                && !self.is_injected(ns, &svc.spec.selector, &none),
             ports: Cow::Borrowed(&[]),
             ports_known: false,
             ip: None,
+        }
+    }
+
+    /// Whether a pod with these labels in `namespace` is enrolled in ambient
+    /// mode: `istio.io/dataplane-mode: ambient` on the pod, or on the
+    /// namespace unless the pod opts out with `none`.
+    pub fn is_ambient(&self, namespace: &str, labels: &Labels) -> bool {
+        match labels.get(LABEL_DATAPLANE_MODE).map(String::as_str) {
+            Some("ambient") => true,
+            Some(_) => false,
+            None => self
+                .namespaces()
+                .get("", namespace)
+                .is_some_and(|n| n.metadata.label(LABEL_DATAPLANE_MODE) == Some("ambient")),
         }
     }
 
