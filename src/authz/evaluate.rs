@@ -50,8 +50,8 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
     let destination = resolve_target(snapshot, &request.to)?;
     let host = destination_host(snapshot, destination);
     let mut notes = Vec::new();
-    let (targets, port_protocol, service_port, service_ns, target) =
-        destinations(snapshot, destination, &host);
+    let Resolved { targets, protocol: port_protocol, port: service_port, namespace, label } =
+        resolve_destination(snapshot, destination, &host);
     let tcp = request.protocol == Some(Protocol::Tcp) || port_protocol.is_tcp();
     if request.protocol == Some(Protocol::Http) && port_protocol.is_tcp() {
         notes.push(format!("the port is declared {port_protocol}: the sidecar handles it as TCP"));
@@ -60,7 +60,7 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
     let http = Http::of(snapshot, request, &host, service_port, tcp);
     let source_ip = request.source_ip.or(caller.ip);
     let remote_ip = request.remote_ip.or(source_ip);
-    let rule = rule_choice(snapshot, &caller, &host, service_ns, service_port);
+    let rule = rule_choice(snapshot, &caller, &host, namespace, service_port);
     let trust_domains: Vec<String> =
         snapshot.mesh().trust_domains().into_iter().map(str::to_string).collect();
     let ctx = Context {
@@ -76,7 +76,7 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
         trust_domains,
     };
 
-    let mut workloads: Vec<WorkloadVerdict> =
+    let workloads: Vec<WorkloadVerdict> =
         targets.iter().map(|(w, port)| ctx.on_workload(w, *port)).collect();
     if workloads.is_empty() {
         notes.push("no workload serves this destination".to_string());
@@ -93,9 +93,6 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
     if caller.inferred {
         notes.push("the caller's service account was assumed".into());
     }
-    for w in &mut workloads {
-        w.notes.dedup();
-    }
     Ok(Verdict {
         decision: worst,
         deciding,
@@ -103,20 +100,31 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
         protocol,
         consistent,
         caller,
-        target,
+        target: label,
         workloads,
         notes,
     })
 }
 
-/// A workload and the container port the request reaches on it.
-type Targets<'a> = Vec<(Workload<'a>, Option<u16>)>;
+/// The destination's workloads and port, resolved.
+struct Resolved<'a> {
+    /// Each workload with the container port the request reaches on it.
+    targets: Vec<(Workload<'a>, Option<u16>)>,
+    /// The protocol Istio assigns to the destination port.
+    protocol: PortProtocol,
+    /// The Service (or ServiceEntry, or container) port addressed.
+    port: u16,
+    /// The namespace of the Service or ServiceEntry.
+    namespace: Option<&'a str>,
+    /// The destination for reports.
+    label: String,
+}
 
-fn destinations<'a>(
+fn resolve_destination<'a>(
     snapshot: &'a Snapshot,
     destination: Destination,
     host: &str,
-) -> (Targets<'a>, PortProtocol, u16, Option<&'a str>, String) {
+) -> Resolved<'a> {
     match destination {
         Destination::Service { service, port_index } => {
             let svc = snapshot.services().at(service);
@@ -129,27 +137,31 @@ fn destinations<'a>(
                     (w, p)
                 })
                 .collect();
-            let label = format!("service {}:{}", svc.metadata.key(), port.port);
-            (
+            Resolved {
                 targets,
-                port.istio_protocol(),
-                port.port,
-                Some(svc.metadata.namespace.as_str()),
-                label,
-            )
+                protocol: port.istio_protocol(),
+                port: port.port,
+                namespace: Some(svc.metadata.namespace.as_str()),
+                label: format!("service {}:{}", svc.metadata.key(), port.port),
+            }
         }
         Destination::Pod { pod, port } => {
             let w = snapshot.workload_of_pod(pod);
             let label = format!("pod {}:{port}", w.key());
-            (vec![(w, Some(port))], PortProtocol::Unspecified, port, None, label)
+            let protocol = PortProtocol::Unspecified;
+            Resolved { targets: vec![(w, Some(port))], protocol, port, namespace: None, label }
         }
         Destination::External { entry, port } => {
             let se = snapshot.service_entries().at(entry);
             let protocol =
                 se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
-            let label = format!("external {host}:{port}");
-            let ns = Some(se.metadata.namespace.as_str());
-            (Vec::new(), protocol.unwrap_or(PortProtocol::Unspecified), port, ns, label)
+            Resolved {
+                targets: Vec::new(),
+                protocol: protocol.unwrap_or(PortProtocol::Unspecified),
+                port,
+                namespace: Some(se.metadata.namespace.as_str()),
+                label: format!("external {host}:{port}"),
+            }
         }
     }
 }

@@ -126,3 +126,10 @@ fn list_page_items_add_by_kind() {
     assert!(s.pods().get("shop", "web-1").unwrap().spec.is_none());
     assert!(s.has_kind(Kind::PeerAuthentication) && s.peer_authentications().is_empty());
 }
+
+#[test]
+fn snapshots_can_be_shared_across_threads() {
+    fn is_shareable<T: Send + Sync>() {}
+    is_shareable::<Snapshot>();
+    is_shareable::<crate::authz::Verdict>();
+}
