@@ -32,9 +32,7 @@ use super::request::{
 };
 use super::request::{resolve_caller, resolve_target};
 use super::rule::{Attributes, Generation, RuleOutcome, evaluate_rule};
-use super::tls::{
-    ClientChoice, ClientSource, EndpointTls, Wire, accepted, judge, rule_choice, with_auto_mtls,
-};
+use super::tls::{ClientChoice, ClientSource, EndpointTls, Wire, rule_choice, workload_tls};
 use super::verdict::{ChainEntry, Deciding, Decision, Effect, Verdict, WorkloadVerdict};
 use crate::mesh::authorization_policy::Action;
 use crate::mesh::protocol::PortProtocol;
@@ -71,6 +69,7 @@ pub fn evaluate(snapshot: &Snapshot, request: &Request) -> Result<Verdict, Reque
         remote_ip,
         host: &host,
         service_port,
+        protocol: port_protocol,
         tcp,
         rule,
         trust_domains,
@@ -220,6 +219,7 @@ struct Context<'a> {
     remote_ip: Option<IpAddr>,
     host: &'a str,
     service_port: u16,
+    protocol: PortProtocol,
     tcp: bool,
     rule: Option<ClientChoice>,
     trust_domains: Vec<String>,
@@ -236,8 +236,8 @@ impl Context<'_> {
             self.service_port
         });
         let mtls = effective_mtls(self.snapshot, w, container_port);
-        let client = with_auto_mtls(self.rule.clone(), self.snapshot, Some((w, &mtls)));
-        let connection = judge(w.key(), client, accepted(mtls.mode), Some(mtls.clone()));
+        let connection =
+            workload_tls(self.snapshot, self.rule.clone(), w, mtls.clone(), self.protocol);
         let trust_domain = &self.snapshot.mesh().trust_domain;
         let mutual = connection.client.wire == Wire::IstioMutual
             && matches!(mtls.mode, MtlsMode::Strict | MtlsMode::Permissive);

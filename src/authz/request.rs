@@ -138,6 +138,14 @@ pub enum RequestError {
         /// The ports it has.
         available: String,
     },
+    /// The destination exists but no workload serves it.
+    #[error("{namespace}/{name} has no pods or workloads behind it")]
+    NoEndpoints {
+        /// Namespace.
+        namespace: String,
+        /// Name or host.
+        name: String,
+    },
     /// No such pod.
     #[error("pod {namespace}/{name} not found")]
     PodNotFound {

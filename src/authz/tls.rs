@@ -286,80 +286,75 @@ pub fn effective_tls(
             let svc = snapshot.services().at(service);
             let port = &svc.spec.ports[port_index];
             let ns = Some(svc.metadata.namespace.as_str());
+            let rule = rule_choice(snapshot, &caller, &host, ns, port.port);
             for w in snapshot.workloads_for_service(service) {
                 let cport = target_port(port, &w.ports).unwrap_or(port.port);
-                endpoints.push(workload_endpoint(
+                let mtls = effective_mtls(snapshot, &w, cport);
+                endpoints.push(workload_tls(
                     snapshot,
-                    &caller,
-                    &host,
-                    ns,
-                    port.port,
+                    rule.clone(),
                     &w,
-                    cport,
+                    mtls,
                     port.istio_protocol(),
                 ));
             }
         }
         Destination::Pod { pod, port } => {
             let w = snapshot.workload_of_pod(pod);
-            endpoints.push(workload_endpoint(
-                snapshot,
-                &caller,
-                &host,
-                None,
-                port,
-                &w,
-                port,
-                PortProtocol::Unspecified,
-            ));
+            let rule = rule_choice(snapshot, &caller, &host, None, port);
+            let mtls = effective_mtls(snapshot, &w, port);
+            endpoints.push(workload_tls(snapshot, rule, &w, mtls, PortProtocol::Unspecified));
         }
         Destination::External { entry, port } => {
-            let se = snapshot.service_entries().at(entry);
-            let protocol =
-                se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
-            let app_tls = matches!(protocol, Some(PortProtocol::Https | PortProtocol::Tls));
-            let se_ns = Some(se.metadata.namespace.as_str());
-            let mut client = client_choice(snapshot, &caller, &host, se_ns, port, None);
-            // On an HTTPS or TLS port the application speaks TLS itself.
-            if app_tls && client.wire == Wire::Plaintext {
-                client = ClientChoice {
-                    wire: Wire::Tls,
-                    source: ClientSource::Application,
-                    settings: None,
-                };
-            }
-            let accepts = if app_tls || matches!(client.wire, Wire::Tls | Wire::MutualTls) {
-                vec![Wire::Tls, Wire::MutualTls]
-            } else {
-                vec![Wire::Plaintext]
-            };
-            let mut e = judge(host.clone(), client, accepts, None);
-            e.accepts.retain(|w| *w != Wire::MutualTls || e.client.wire == Wire::MutualTls);
-            endpoints.push(e);
+            endpoints.push(external_tls(snapshot, &caller, &host, entry, port));
         }
     }
-    let summary =
-        endpoints.iter().max_by_key(|e| e.verdict).cloned().ok_or_else(|| match target {
-            Target::Service { namespace, name, .. } | Target::Pod { namespace, name, .. } => {
-                RequestError::ServiceNotFound { namespace: namespace.clone(), name: name.clone() }
-            }
-        })?;
+    let summary = endpoints.iter().max_by_key(|e| e.verdict).cloned().ok_or_else(|| {
+        let (Target::Service { namespace, name, .. } | Target::Pod { namespace, name, .. }) =
+            target;
+        RequestError::NoEndpoints { namespace: namespace.clone(), name: name.clone() }
+    })?;
     Ok(TlsReport { summary, endpoints })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn workload_endpoint(
+/// The outcome towards a ServiceEntry host: the external server takes TLS
+/// when its port is HTTPS or TLS, or when the client originates TLS.
+fn external_tls(
     snapshot: &Snapshot,
     caller: &ResolvedCaller,
     host: &str,
-    service_ns: Option<&str>,
-    service_port: u16,
+    entry: u32,
+    port: u16,
+) -> EndpointTls {
+    let se = snapshot.service_entries().at(entry);
+    let protocol = se.port(port).and_then(|p| p.protocol.as_deref()).and_then(PortProtocol::parse);
+    let app_tls = matches!(protocol, Some(PortProtocol::Https | PortProtocol::Tls));
+    let se_ns = Some(se.metadata.namespace.as_str());
+    let mut client = client_choice(snapshot, caller, host, se_ns, port, None);
+    // On an HTTPS or TLS port the application speaks TLS itself.
+    if app_tls && client.wire == Wire::Plaintext {
+        client =
+            ClientChoice { wire: Wire::Tls, source: ClientSource::Application, settings: None };
+    }
+    let accepts = match client.wire {
+        Wire::MutualTls => vec![Wire::MutualTls],
+        Wire::Tls => vec![Wire::Tls],
+        _ if app_tls => vec![Wire::Tls],
+        _ => vec![Wire::Plaintext],
+    };
+    judge(host.to_string(), client, accepts, None)
+}
+
+/// The outcome towards one mesh workload whose effective mode is `mtls`,
+/// given the [`rule_choice`] for the destination.
+pub fn workload_tls(
+    snapshot: &Snapshot,
+    rule: Option<ClientChoice>,
     w: &Workload<'_>,
-    container_port: u16,
+    mtls: EffectiveMtls,
     protocol: PortProtocol,
 ) -> EndpointTls {
-    let mtls = effective_mtls(snapshot, w, container_port);
-    let client = client_choice(snapshot, caller, host, service_ns, service_port, Some((w, &mtls)));
+    let client = with_auto_mtls(rule, snapshot, Some((w, &mtls)));
     let mut accepts = accepted(mtls.mode);
     if mtls.mode == MtlsMode::NoSidecar
         && matches!(protocol, PortProtocol::Https | PortProtocol::Tls)
