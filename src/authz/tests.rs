@@ -228,6 +228,9 @@ fn ports_are_container_ports() {
     assert_eq!(answer(&s, &http(sleep(), "GET", "/")).0, Decision::Deny);
     let s = fixture(&policy("p", "  rules: [{to: [{operation: {ports: ['8080']}}]}]\n"));
     assert_eq!(answer(&s, &http(sleep(), "GET", "/")).0, Decision::Allow);
+    // Hand-written YAML often leaves ports unquoted.
+    let s = fixture(&policy("p", "  rules: [{to: [{operation: {ports: [8080]}}]}]\n"));
+    assert_eq!(answer(&s, &http(sleep(), "GET", "/")).0, Decision::Allow);
 }
 
 #[test]

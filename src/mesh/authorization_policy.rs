@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::de::nullable;
+use super::de::{nullable, strings};
 use super::meta::{ANNOTATION_DRY_RUN, ObjectMeta};
 use super::selector::WorkloadSelector;
 
@@ -134,40 +134,40 @@ pub struct To {
 #[serde(rename_all = "camelCase")]
 pub struct Source {
     /// Peer identities (`<trust domain>/ns/<ns>/sa/<sa>`).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub principals: Vec<String>,
     /// Negated peer identities.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_principals: Vec<String>,
     /// JWT identities (`<iss>/<sub>`).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub request_principals: Vec<String>,
     /// Negated JWT identities.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_request_principals: Vec<String>,
     /// Namespaces from the peer certificate.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub namespaces: Vec<String>,
     /// Negated namespaces.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_namespaces: Vec<String>,
     /// Service accounts from the peer certificate (`<ns>/<sa>` or `<sa>`).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub service_accounts: Vec<String>,
     /// Negated service accounts.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_service_accounts: Vec<String>,
     /// Source IP blocks (direct peer address).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub ip_blocks: Vec<String>,
     /// Negated source IP blocks.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_ip_blocks: Vec<String>,
     /// Original client IP blocks (X-Forwarded-For or proxy protocol).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub remote_ip_blocks: Vec<String>,
     /// Negated original client IP blocks.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_remote_ip_blocks: Vec<String>,
 }
 
@@ -176,28 +176,28 @@ pub struct Source {
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
     /// Hosts (HTTP only, case-insensitive).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub hosts: Vec<String>,
     /// Negated hosts.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_hosts: Vec<String>,
     /// Destination (container) ports.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub ports: Vec<String>,
     /// Negated ports.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_ports: Vec<String>,
     /// Methods (HTTP only).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub methods: Vec<String>,
     /// Negated methods.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_methods: Vec<String>,
     /// Paths (HTTP only), with `{*}` and `{**}` templates.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub paths: Vec<String>,
     /// Negated paths.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_paths: Vec<String>,
 }
 
@@ -209,10 +209,10 @@ pub struct Condition {
     #[serde(default, deserialize_with = "nullable")]
     pub key: String,
     /// Accepted values.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub values: Vec<String>,
     /// Rejected values.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "strings")]
     pub not_values: Vec<String>,
 }
 

@@ -16,6 +16,53 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// A scalar read as text: strings as they are, numbers and booleans as
+/// written (`9000`, `true`), null as empty. Fields the API types as strings
+/// can arrive unquoted in hand-written YAML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text::default())
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Deserializes a list of scalars as strings (see [`Text`]); `null` is an
+/// empty list.
+pub fn strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let v = Option::<Vec<Text>>::deserialize(deserializer)?;
+    Ok(v.unwrap_or_default().into_iter().map(|t| t.0).collect())
+}
+
 /// A Kubernetes `IntOrString` (Service `targetPort`, for instance).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IntOrString {
@@ -142,6 +189,17 @@ mod tests {
         assert!(parse_rfc3339("2023-03-01").is_none());
         assert!(parse_rfc3339("yesterday at noon").is_none());
         assert!(parse_rfc3339("2023-13-01T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn scalars_read_as_text() {
+        #[derive(Deserialize)]
+        struct S {
+            #[serde(deserialize_with = "strings")]
+            v: Vec<String>,
+        }
+        let s: S = serde_json::from_str(r#"{"v": ["a", 9000, true, null]}"#).unwrap();
+        assert_eq!(s.v, ["a", "9000", "true", ""]);
     }
 
     #[test]

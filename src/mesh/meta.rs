@@ -141,8 +141,8 @@ impl<'de> Visitor<'de> for LabelsVisitor {
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
         while let Some(key) = map.next_key::<String>()? {
             if (self.keep)(&key) {
-                let value = map.next_value::<Option<String>>()?;
-                pairs.push((key, value.unwrap_or_default()));
+                let value = map.next_value::<super::de::Text>()?;
+                pairs.push((key, value.0));
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
