@@ -244,14 +244,8 @@ pub fn judge(
             "os-ca-bundle"
         });
     }
-    let strict = server_mtls.as_ref().is_some_and(|m| m.mode == MtlsMode::Strict);
     let (verdict, succeeds) = if accepts.contains(&client.wire) {
         (if warnings.is_empty() { TlsVerdict::Ok } else { TlsVerdict::Warning }, true)
-    } else if matches!(client.wire, Wire::Tls | Wire::MutualTls) && !strict {
-        warnings.push(
-            "TLS reaches the application as opaque bytes: it must terminate TLS itself".into(),
-        );
-        (TlsVerdict::Warning, true)
     } else {
         (TlsVerdict::Conflict, false)
     };
@@ -354,14 +348,38 @@ pub fn workload_tls(
     mtls: EffectiveMtls,
     protocol: PortProtocol,
 ) -> EndpointTls {
-    let client = with_auto_mtls(rule, snapshot, Some((w, &mtls)));
+    let mut client = with_auto_mtls(rule, snapshot, Some((w, &mtls)));
     let mut accepts = accepted(mtls.mode);
-    if mtls.mode == MtlsMode::NoSidecar
-        && matches!(protocol, PortProtocol::Https | PortProtocol::Tls)
-    {
-        accepts = vec![Wire::Tls];
+    let tls_port = matches!(protocol, PortProtocol::Https | PortProtocol::Tls);
+    if tls_port && client.wire == Wire::Plaintext {
+        // Nothing wraps it, so what is on the wire is the application's TLS.
+        client =
+            ClientChoice { wire: Wire::Tls, source: ClientSource::Application, settings: None };
     }
-    judge(w.key(), client, accepts, Some(mtls))
+    // TLS that is not Istio's passes a non-STRICT sidecar as opaque bytes:
+    // the application must terminate it, which an HTTPS or TLS port says it
+    // does, an HTTP or TCP port says it does not, and an unnamed port leaves
+    // open.
+    let origination = matches!(client.wire, Wire::Tls | Wire::MutualTls);
+    let mut caveat = None;
+    if origination && mtls.mode != MtlsMode::Strict {
+        if tls_port {
+            accepts.push(client.wire);
+        } else if protocol == PortProtocol::Unspecified {
+            accepts.push(client.wire);
+            caveat =
+                Some("TLS reaches the application as opaque bytes: it must terminate TLS itself");
+        }
+    }
+    if mtls.mode == MtlsMode::NoSidecar && tls_port {
+        accepts.retain(|w| *w != Wire::Plaintext);
+    }
+    let mut e = judge(w.key(), client, accepts, Some(mtls));
+    if let Some(c) = caveat {
+        e.warnings.push(c.to_string());
+        e.verdict = e.verdict.max(TlsVerdict::Warning);
+    }
+    e
 }
 
 #[cfg(test)]
@@ -411,6 +429,25 @@ mod tests {
         );
         let s = fixture(&format!("{STRICT}---\n{simple}"));
         assert_eq!(outcome(&s, sleep(), 8000), (Wire::Tls, TlsVerdict::Conflict));
+    }
+
+    #[test]
+    fn tls_origination_towards_mesh_ports() {
+        let simple =
+            dr("foo", "r", "  trafficPolicy:\n    tls: {mode: SIMPLE, caCertificates: /ca.pem}\n");
+        // The `http` port's application expects plaintext.
+        let s = fixture(&simple);
+        assert_eq!(outcome(&s, sleep(), 8000), (Wire::Tls, TlsVerdict::Conflict));
+        // An `https` port's application terminates TLS itself.
+        let https = "apiVersion: v1\nkind: Service\nmetadata: {name: httpbin, namespace: foo}\nspec:\n  selector: {app: httpbin}\n  ports:\n  - {name: https, port: 8443, targetPort: 8080}\n";
+        let s = fixture(&format!("{https}---\n{simple}"));
+        assert_eq!(outcome(&s, sleep(), 8443), (Wire::Tls, TlsVerdict::Ok));
+        let plain = Caller::Identity {
+            namespace: "foo".into(),
+            service_account: "x".into(),
+            sidecar: false,
+        };
+        assert_eq!(outcome(&s, plain, 8443), (Wire::Tls, TlsVerdict::Ok));
     }
 
     #[test]
