@@ -63,9 +63,16 @@ fn caller_of(from: &Value) -> Caller {
             _ => Caller::Plaintext,
         };
     }
-    let truthy = |k: &str| from.get(k).and_then(Value::as_bool) == Some(true);
+    let truthy = |k: &str| match from.get(k) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.is_empty(),
+        _ => false,
+    };
     if truthy("ingress") || truthy("ingressGateway") || truthy("gateway") {
         return Caller::IngressGateway;
+    }
+    if truthy("external") || truthy("outsideMesh") {
+        return Caller::Plaintext;
     }
     let namespace = str_of(from, "namespace").unwrap_or("default").to_string();
     if let Some(pod) = str_of(from, "pod") {
