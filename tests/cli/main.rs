@@ -8,5 +8,6 @@ mod harness;
 
 mod inject;
 mod krew;
+mod semantics;
 mod server;
 mod version;
