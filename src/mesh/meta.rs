@@ -166,6 +166,7 @@ pub const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
     "security.istio.io/",
     "inject.istio.io/",
     "debatemesh.io/",
+    "galley.istio.io/",
     "meta.helm.sh/",
     "argocd.argoproj.io/",
     "kustomize.toolkit.fluxcd.io/",

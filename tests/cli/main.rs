@@ -6,6 +6,8 @@ mod support;
 
 mod harness;
 
+mod analyzers;
+
 mod inject;
 mod krew;
 mod semantics;
