@@ -2,8 +2,10 @@
 //! family; `codes` holds every code. Analyzers are pure: the same Snapshot gives the same
 //! findings whether it came from a cluster or from files.
 
+pub mod authz;
 pub mod codes;
 mod finding;
+pub mod mtls;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -36,7 +38,10 @@ pub trait Analyzer: Sync {
 
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
-    Vec::new()
+    let mut all: Vec<&'static dyn Analyzer> = Vec::new();
+    all.extend(mtls::analyzers());
+    all.extend(authz::analyzers());
+    all
 }
 
 /// What one run of every analyzer gave.
