@@ -7,6 +7,7 @@ mod support;
 mod harness;
 
 mod analyzers;
+mod check;
 
 mod inject;
 mod krew;
