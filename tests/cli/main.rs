@@ -11,6 +11,7 @@ mod check;
 
 mod inject;
 mod krew;
+mod secrets;
 mod semantics;
 mod server;
 mod version;
