@@ -8,6 +8,7 @@ mod harness;
 
 mod analyzers;
 mod check;
+mod faults;
 
 mod inject;
 mod krew;
