@@ -7,9 +7,12 @@ mod support;
 mod harness;
 
 mod analyzers;
+mod check;
+mod faults;
 
 mod inject;
 mod krew;
+mod secrets;
 mod semantics;
 mod server;
 mod version;
