@@ -79,7 +79,7 @@ impl Analyzer for AllowNothing {
                 continue;
             } else {
                 format!(
-                    "has no rules and is the only ALLOW policy of {}: every request to them is \
+                    "has no rules and is the only ALLOW policy of {}: every request there is \
                      denied",
                     short_list(&shut, 3)
                 )

@@ -80,12 +80,13 @@ impl Analyzer for IdentityWithoutStrict {
                     continue;
                 }
                 let effect = match ap.action() {
-                    Action::Allow => "so plaintext callers never match it and are denied",
-                    Action::Deny => "so plaintext callers never match it and get through",
-                    _ => "so plaintext callers never match it",
+                    Action::Allow => ", so they are denied",
+                    Action::Deny => ", so they get through",
+                    _ => "",
                 };
                 let message = format!(
-                    "{} match on the caller's mTLS identity, but {} accept plaintext: {effect}",
+                    "{} need the caller's mTLS identity, but plaintext is accepted at {}: \
+                     plaintext callers never match this rule{effect}",
                     identity.join(", "),
                     short_list(&open, 2)
                 );

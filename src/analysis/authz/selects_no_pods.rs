@@ -77,7 +77,8 @@ impl Analyzer for AuthorizationPolicySelectsNoPods {
                 match apps.is_empty() {
                     true => format!("deploy the workloads first, or delete the policy ({scope} has no meshed workloads)"),
                     false => format!(
-                        "correct spec.selector.matchLabels; meshed workloads in {scope} carry {}",
+                        "correct spec.selector.matchLabels; meshed workloads{} carry {}",
+                        if ns == root { String::new() } else { format!(" in {scope}") },
                         short_list(&apps, 4)
                     ),
                 }

@@ -139,8 +139,9 @@ impl Analyzer for DestinationRuleTls {
                             f.server
                         ),
                         format!(
-                            "set tls.mode: ISTIO_MUTUAL for port {port} (trafficPolicy.\
-                             portLevelSettings), or remove the tls block so auto mTLS chooses"
+                            "change tls.mode {mode} to ISTIO_MUTUAL for port {port}{}, or remove \
+                             that tls block so auto mTLS chooses",
+                            subset.as_ref().map(|s| format!(" of subset {s}")).unwrap_or_default()
                         ),
                     )
                 } else {

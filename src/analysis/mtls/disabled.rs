@@ -55,7 +55,7 @@ impl Analyzer for MtlsDisabled {
         for (id, targets) in by_policy {
             let pa = snapshot.peer_authentications().at(id);
             let message = format!(
-                "mTLS is DISABLE for {}: traffic to them is plaintext and carries no peer identity",
+                "mTLS is DISABLE for {}: only plaintext is accepted there, without peer identity",
                 short_list(&targets, 3)
             );
             let fix = format!(

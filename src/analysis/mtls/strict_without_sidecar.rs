@@ -60,10 +60,13 @@ impl Analyzer for StrictWithoutSidecar {
                 0 => String::new(),
                 n => format!(" (and {n} more pods of {controller})"),
             };
+            let what = match first.reference {
+                WorkloadRef::Pod(_) => format!("pod {}{others}, which runs", first.name),
+                _ => format!("the pods of {}, which run", first.name),
+            };
             let message = format!(
-                "STRICT mTLS from {policy} applies to {}{others}, which runs without a sidecar: \
-                 nothing enforces it and plaintext gets through",
-                first.name
+                "STRICT mTLS from {policy} applies to {what} without a sidecar: nothing enforces \
+                 it and plaintext gets through"
             );
             let selector = selector_hint(&first.labels).unwrap_or_else(|| "app=NAME".into());
             let fix = format!(
