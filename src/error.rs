@@ -2,7 +2,8 @@
 //!
 //! The exit code comes from the type of the first error in a chain that is one of ours, never
 //! from the text of a message: 1 the command ran and found problems or a write failed, 2 the
-//! input was wrong (nothing was written), 3 the cluster could not be reached or used.
+//! input was wrong (nothing was written), 3 the cluster could not be reached or used, 4 the
+//! answer is decided only at run time (`can` and an external authorizer).
 
 use std::fmt;
 
@@ -17,6 +18,8 @@ pub enum ExitStatus {
     Usage = 2,
     /// The cluster could not be reached or used.
     Cluster = 3,
+    /// The answer is not known until run time (`can`: a CUSTOM authorizer decides).
+    Undecided = 4,
 }
 
 impl ExitStatus {

@@ -1,6 +1,7 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod can;
 mod check;
 mod inject;
 mod version;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use can::CanArgs;
 pub use check::CheckArgs;
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
@@ -150,6 +152,10 @@ pub enum Command {
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+
+    /// Would this request be allowed? The decision, the deciding policy and rule, and the chain
+    /// of reasoning (mTLS, CUSTOM, DENY, ALLOW)
+    Can(CanArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

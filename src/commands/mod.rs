@@ -1,6 +1,9 @@
 //! One file per command: each gathers its input, calls the pure parts and hands the result to
 //! `output`.
 
+pub mod can;
+mod can_output;
+mod can_query;
 pub mod check;
 pub mod complete;
 pub mod completion;
@@ -25,6 +28,7 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             None => inject::run(global, args, ui).await,
         },
         Command::Check(args) => check::run(global, args, ui).await,
+        Command::Can(args) => can::run(global, args, ui).await,
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),
     }

@@ -128,11 +128,8 @@ fn every_code_is_registered_with_an_analyzer() {
         analysis::analyzers().iter().flat_map(|a| a.codes().iter().map(|c| c.code)).collect();
     // A family's codes land together with its analyzers: once one code of a family is
     // registered, every code of that family must be.
-    let families: BTreeSet<&str> = codes::ALL
-        .iter()
-        .filter(|c| registered.contains(c.code))
-        .map(|c| c.family())
-        .collect();
+    let families: BTreeSet<&str> =
+        codes::ALL.iter().filter(|c| registered.contains(c.code)).map(|c| c.family()).collect();
     let unregistered: Vec<&str> = codes::ALL
         .iter()
         .filter(|c| !c.retired && c.family() != "input" && families.contains(c.family()))

@@ -7,6 +7,7 @@ mod support;
 mod harness;
 
 mod analyzers;
+mod can;
 mod check;
 mod faults;
 

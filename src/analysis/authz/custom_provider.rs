@@ -45,7 +45,13 @@ impl Analyzer for CustomProviderNotFound {
             .mesh()
             .extension_providers
             .iter()
-            .filter(|p| matches!(p.kind, crate::mesh::mesh_config::ProviderKind::ExtAuthzHttp | crate::mesh::mesh_config::ProviderKind::ExtAuthzGrpc))
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    crate::mesh::mesh_config::ProviderKind::ExtAuthzHttp
+                        | crate::mesh::mesh_config::ProviderKind::ExtAuthzGrpc
+                )
+            })
             .map(|p| p.name.as_str())
             .collect();
         for ap in snapshot.authorization_policies() {

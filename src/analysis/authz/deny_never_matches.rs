@@ -53,7 +53,8 @@ impl Analyzer for DenyNeverMatches {
         for ap in snapshot.authorization_policies().iter().filter(|p| p.action() == Action::Deny) {
             if ap.spec.rules.is_empty() {
                 let message = "the DENY policy has no rules, so it denies nothing".to_string();
-                let fix = "add rules: [{}] to deny every request, or the rules that say what to deny";
+                let fix =
+                    "add rules: [{}] to deny every request, or the rules that say what to deny";
                 out.push(finding(&codes::AP_DENY_NEVER_MATCHES, ap, message).fix(fix));
                 continue;
             }
@@ -71,20 +72,30 @@ impl Analyzer for DenyNeverMatches {
 }
 
 /// Why a rule never matches, and the fix.
-fn never(snapshot: &Snapshot, rule: &Rule, i: usize, selected: &[&Workload<'_>]) -> Option<(String, String)> {
+fn never(
+    snapshot: &Snapshot,
+    rule: &Rule,
+    i: usize,
+    selected: &[&Workload<'_>],
+) -> Option<(String, String)> {
     if let Some(c) = rule.when.iter().find(|c| Attr::of_when_key(&c.key).is_none()) {
         let why = format!("istiod skips it for the unknown condition key {:?}", c.key);
-        return Some((why, "use a key from Istio's condition list (e.g. request.headers[NAME])".into()));
+        return Some((
+            why,
+            "use a key from Istio's condition list (e.g. request.headers[NAME])".into(),
+        ));
     }
     let all = fields(rule);
     let impossible_to = !rule.to.is_empty()
-        && (0..rule.to.len()).all(|t| rule.to[t].operation.is_some() && impossible(&all, Part::To(t)).is_some());
+        && (0..rule.to.len())
+            .all(|t| rule.to[t].operation.is_some() && impossible(&all, Part::To(t)).is_some());
     if impossible_to {
         let why = impossible(&all, Part::To(0)).unwrap_or_default();
         return Some((format!("every to entry needs {why}"), format!("correct rules[{i}].to")));
     }
     let impossible_from = !rule.from.is_empty()
-        && (0..rule.from.len()).all(|f| rule.from[f].source.is_some() && impossible(&all, Part::From(f)).is_some());
+        && (0..rule.from.len())
+            .all(|f| rule.from[f].source.is_some() && impossible(&all, Part::From(f)).is_some());
     if impossible_from {
         let why = impossible(&all, Part::From(0)).unwrap_or_default();
         return Some((format!("every from entry needs {why}"), format!("correct rules[{i}].from")));
@@ -92,13 +103,21 @@ fn never(snapshot: &Snapshot, rule: &Rule, i: usize, selected: &[&Workload<'_>])
     if selected.is_empty() {
         return None;
     }
-    let positive = |pred: fn(&Attr) -> bool| all.iter().find(|f| !f.negated && f.attr.as_ref().is_some_and(pred));
+    let positive = |pred: fn(&Attr) -> bool| {
+        all.iter().find(|f| !f.negated && f.attr.as_ref().is_some_and(pred))
+    };
     if let Some(f) = positive(Attr::is_jwt)
         && snapshot.has_kind(Kind::RequestAuthentication)
         && !selected.iter().any(|w| has_request_authentication(snapshot, w))
     {
-        let why = format!("{} needs a validated JWT and no RequestAuthentication covers the workloads", f.path(i));
-        return Some((why, "add a RequestAuthentication for the workloads, or drop the JWT fields".into()));
+        let why = format!(
+            "{} needs a validated JWT and no RequestAuthentication covers the workloads",
+            f.path(i)
+        );
+        return Some((
+            why,
+            "add a RequestAuthentication for the workloads, or drop the JWT fields".into(),
+        ));
     }
     let ports: Vec<u16> = all
         .iter()
@@ -107,13 +126,22 @@ fn never(snapshot: &Snapshot, rule: &Rule, i: usize, selected: &[&Workload<'_>])
         .collect();
     if let Some(f) = positive(Attr::is_peer_identity)
         && snapshot.has_kind(Kind::PeerAuthentication)
-        && selected.iter().all(|w| modes_at(snapshot, w, &ports).iter().all(|(_, m)| m.mode == MtlsMode::Disable))
+        && selected
+            .iter()
+            .all(|w| modes_at(snapshot, w, &ports).iter().all(|(_, m)| m.mode == MtlsMode::Disable))
     {
-        let why = format!("{} needs the caller's mTLS identity and mTLS is DISABLE on every workload it selects", f.path(i));
+        let why = format!(
+            "{} needs the caller's mTLS identity and mTLS is DISABLE on every workload it selects",
+            f.path(i)
+        );
         return Some((why, "set the workloads' mTLS mode to STRICT or PERMISSIVE".into()));
     }
-    service_port_mistake(snapshot, &ports, selected)
-        .map(|(svc, target)| (format!("ports names Service port {svc}, but policies see the container port {target}"), format!("write ports: [\"{target}\"] in rules[{i}]")))
+    service_port_mistake(snapshot, &ports, selected).map(|(svc, target)| {
+        (
+            format!("ports names Service port {svc}, but policies see the container port {target}"),
+            format!("write ports: [\"{target}\"] in rules[{i}]"),
+        )
+    })
 }
 
 /// Why the values at one source or operation can never all match, if so.
@@ -128,7 +156,8 @@ fn impossible(all: &[Field<'_>], part: Part) -> Option<String> {
         if dead {
             return Some(format!("{} {:?}, which no request has", f.name, f.values));
         }
-        let twin = here.iter().find(|n| n.negated && n.attr == f.attr && !matches!(part, Part::When(_)));
+        let twin =
+            here.iter().find(|n| n.negated && n.attr == f.attr && !matches!(part, Part::When(_)));
         if let Some(n) = twin
             && f.values.iter().all(|v| !v.contains('*') && n.values.contains(v))
         {
@@ -150,7 +179,11 @@ fn has_request_authentication(snapshot: &Snapshot, w: &Workload<'_>) -> bool {
 
 /// A named port that is a Service port of the workloads mapping to another container port,
 /// when no named port is a container port they are reached on: `(service port, target)`.
-fn service_port_mistake(snapshot: &Snapshot, ports: &[u16], selected: &[&Workload<'_>]) -> Option<(u16, u16)> {
+fn service_port_mistake(
+    snapshot: &Snapshot,
+    ports: &[u16],
+    selected: &[&Workload<'_>],
+) -> Option<(u16, u16)> {
     let mut mistake = None;
     for w in selected {
         let WorkloadRef::Pod(id) = w.reference else { return None };

@@ -96,10 +96,14 @@ impl Analyzer for IdentityWithoutStrict {
                         "enforce STRICT mTLS (kubectl debatemesh mtls {ns} --mode STRICT --selector {})",
                         selector_hint(&selected[0].labels).unwrap_or_else(|| "app=NAME".into())
                     ),
-                    _ => format!("enforce STRICT mTLS (kubectl debatemesh mtls {ns} --mode STRICT)"),
+                    _ => {
+                        format!("enforce STRICT mTLS (kubectl debatemesh mtls {ns} --mode STRICT)")
+                    }
                 };
                 if ap.action() == Action::Deny {
-                    fix.push_str(", or also deny callers without identity (notPrincipals: [\"*\"])");
+                    fix.push_str(
+                        ", or also deny callers without identity (notPrincipals: [\"*\"])",
+                    );
                 }
                 out.push(finding(&codes::AP_IDENTITY_WITHOUT_STRICT, ap, message).fix(fix));
             }

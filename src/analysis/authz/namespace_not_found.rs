@@ -51,11 +51,17 @@ impl Analyzer for NamespaceNotFound {
                     for value in field.values {
                         let ns = match field.attr {
                             Some(Attr::SourceNamespace) => Some(value.as_str()),
-                            Some(Attr::SourcePrincipal) => local_principal(snapshot, value).map(|(ns, _)| ns),
-                            Some(Attr::SourceServiceAccount) => value.split_once('/').map(|(ns, _)| ns),
+                            Some(Attr::SourcePrincipal) => {
+                                local_principal(snapshot, value).map(|(ns, _)| ns)
+                            }
+                            Some(Attr::SourceServiceAccount) => {
+                                value.split_once('/').map(|(ns, _)| ns)
+                            }
                             _ => None,
                         };
-                        let Some(ns) = ns.filter(|ns| !ns.contains('*') && !ns.is_empty()) else { continue };
+                        let Some(ns) = ns.filter(|ns| !ns.contains('*') && !ns.is_empty()) else {
+                            continue;
+                        };
                         if !known.contains(ns) {
                             missing.entry(ns).or_default().push(field.path(i));
                         }

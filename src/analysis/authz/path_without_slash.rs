@@ -67,8 +67,6 @@ pub fn is_unrooted(value: &str) -> bool {
     match match_shape(value) {
         Ok(MatchShape::Exact(p) | MatchShape::Prefix(p)) => !p.starts_with('/'),
         Ok(MatchShape::Presence | MatchShape::Suffix(_)) => false,
-        Err(_) => {
-            (value.contains("{*}") || value.contains("{**}")) && !value.starts_with('/')
-        }
+        Err(_) => (value.contains("{*}") || value.contains("{**}")) && !value.starts_with('/'),
     }
 }

@@ -52,7 +52,8 @@ impl Analyzer for AuthorizationPolicySelectsNoPods {
             if selected.iter().any(|w| w.has_proxy()) {
                 continue;
             }
-            let scope = if ns == root { "any namespace".to_string() } else { format!("namespace {ns}") };
+            let scope =
+                if ns == root { "any namespace".to_string() } else { format!("namespace {ns}") };
             let what = match ap.spec.selector.as_ref().filter(|_| !selectorless) {
                 Some(s) => format!("selector {}", format_selector(s)),
                 None => "the namespace-wide policy".to_string(),
@@ -75,7 +76,9 @@ impl Analyzer for AuthorizationPolicySelectsNoPods {
                 apps.sort();
                 apps.dedup();
                 match apps.is_empty() {
-                    true => format!("deploy the workloads first, or delete the policy ({scope} has no meshed workloads)"),
+                    true => format!(
+                        "deploy the workloads first, or delete the policy ({scope} has no meshed workloads)"
+                    ),
                     false => format!(
                         "correct spec.selector.matchLabels; meshed workloads{} carry {}",
                         if ns == root { String::new() } else { format!(" in {scope}") },

@@ -66,7 +66,10 @@ impl Analyzer for ServiceAccountNotFound {
                             _ => None,
                         };
                         let Some((ns, sa)) = named else { continue };
-                        if sa.contains('*') || sa == DEFAULT_SERVICE_ACCOUNT || !namespaces.contains(ns) {
+                        if sa.contains('*')
+                            || sa == DEFAULT_SERVICE_ACCOUNT
+                            || !namespaces.contains(ns)
+                        {
                             continue;
                         }
                         let Some(known) = accounts.get(ns) else { continue };

@@ -44,13 +44,16 @@ impl Analyzer for UnknownMethod {
                 for field in fields(rule).into_iter().filter(|f| f.attr == Some(Attr::Method)) {
                     for value in field.values {
                         let Some(why) = method_problem(value) else { continue };
-                        let effect = if field.negated { "excludes nothing" } else { "never matches" };
+                        let effect =
+                            if field.negated { "excludes nothing" } else { "never matches" };
                         let message = format!(
                             "{} value {value:?} is not an HTTP method, so it {effect}: {why}",
                             field.path(i)
                         );
                         let fix = if value.starts_with('/') {
-                            format!("match the gRPC method by path: paths: [{value:?}], methods: [\"POST\"]")
+                            format!(
+                                "match the gRPC method by path: paths: [{value:?}], methods: [\"POST\"]"
+                            )
                         } else {
                             match HTTP_METHODS.iter().find(|m| m.eq_ignore_ascii_case(value)) {
                                 Some(m) => format!("write {m:?}"),

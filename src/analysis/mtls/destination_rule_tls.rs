@@ -78,9 +78,13 @@ impl Analyzer for DestinationRuleTls {
                 for port in &svc.spec.ports {
                     let mut choices = vec![(None, rule.policy_for(port.port, None).tls)];
                     for subset in &rule.subsets {
-                        let own = subset.traffic_policy.as_ref().and_then(|t| t.for_port(port.port).tls);
+                        let own =
+                            subset.traffic_policy.as_ref().and_then(|t| t.for_port(port.port).tls);
                         if own.is_some() {
-                            choices.push((Some(*subset), rule.policy_for(port.port, Some(&subset.name)).tls));
+                            choices.push((
+                                Some(*subset),
+                                rule.policy_for(port.port, Some(&subset.name)).tls,
+                            ));
                         }
                     }
                     for (subset, tls) in choices {
@@ -94,18 +98,26 @@ impl Analyzer for DestinationRuleTls {
                             let cport = target_port(port, &w.ports).unwrap_or(port.port);
                             let mtls = effective_mtls(snapshot, w, cport);
                             let protocol = port.istio_protocol();
-                            let e = workload_tls(snapshot, Some(choice.clone()), w, mtls.clone(), protocol);
+                            let e = workload_tls(
+                                snapshot,
+                                Some(choice.clone()),
+                                w,
+                                mtls.clone(),
+                                protocol,
+                            );
                             let code = match (mtls.mode, wire) {
                                 _ if e.succeeds => continue,
-                                (MtlsMode::Strict, Wire::Plaintext | Wire::Tls | Wire::MutualTls) => {
-                                    codes::DR_PLAINTEXT_TO_STRICT.code
-                                }
+                                (
+                                    MtlsMode::Strict,
+                                    Wire::Plaintext | Wire::Tls | Wire::MutualTls,
+                                ) => codes::DR_PLAINTEXT_TO_STRICT.code,
                                 (MtlsMode::NoSidecar, Wire::IstioMutual) => {
                                     codes::ISTIO_MUTUAL_TO_NO_SIDECAR.code
                                 }
                                 _ => continue,
                             };
-                            let key = (code, fqdn.clone(), port.port, subset.map(|s| s.name.clone()));
+                            let key =
+                                (code, fqdn.clone(), port.port, subset.map(|s| s.name.clone()));
                             let entry = failures.entry(key).or_insert_with(|| Failure {
                                 mode,
                                 server: match &mtls.decider {

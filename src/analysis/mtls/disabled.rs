@@ -47,7 +47,8 @@ impl Analyzer for MtlsDisabled {
                     continue;
                 }
                 if let MtlsDecider::Policy { id, .. } = m.decider {
-                    let at = port.map(|p| format!("{} port {p}", w.key())).unwrap_or_else(|| w.key());
+                    let at =
+                        port.map(|p| format!("{} port {p}", w.key())).unwrap_or_else(|| w.key());
                     by_policy.entry(id).or_default().push(at);
                 }
             }

@@ -40,7 +40,9 @@ impl Analyzer for PeerAuthenticationSelectsNoPods {
         let workloads = Workloads::of(snapshot);
         let root = snapshot.root_namespace();
         for pa in snapshot.peer_authentications() {
-            let Some(selector) = pa.spec.selector.as_ref().filter(|_| !is_selectorless(pa.spec.selector.as_ref())) else {
+            let Some(selector) =
+                pa.spec.selector.as_ref().filter(|_| !is_selectorless(pa.spec.selector.as_ref()))
+            else {
                 continue;
             };
             let ns = pa.metadata.namespace.as_str();
@@ -81,6 +83,7 @@ impl Analyzer for PeerAuthenticationSelectsNoPods {
 
 /// `app=web,version=v1`.
 pub fn format_selector(selector: &crate::mesh::selector::WorkloadSelector) -> String {
-    let pairs: Vec<String> = selector.match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let pairs: Vec<String> =
+        selector.match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     pairs.join(",")
 }

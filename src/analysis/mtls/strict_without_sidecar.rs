@@ -81,7 +81,11 @@ impl Analyzer for StrictWithoutSidecar {
 
 /// The PeerAuthentication that would make the workload (or one of its ports) STRICT if it had
 /// a sidecar, as `PeerAuthentication NS/NAME[ port P]`.
-fn strict_policy(snapshot: &Snapshot, workloads: &Workloads<'_>, w: &Workload<'_>) -> Option<String> {
+fn strict_policy(
+    snapshot: &Snapshot,
+    workloads: &Workloads<'_>,
+    w: &Workload<'_>,
+) -> Option<String> {
     let mut as_sidecar = w.clone();
     as_sidecar.has_sidecar = true;
     let modes = effective_modes(snapshot, &as_sidecar);

@@ -134,10 +134,7 @@ pub fn workload_finding(
 
 /// The effective mode of a workload at the workload level (`None`) and at every container
 /// port its workload-level PeerAuthentication names in `portLevelMtls`.
-pub fn effective_modes(
-    snapshot: &Snapshot,
-    w: &Workload<'_>,
-) -> Vec<(Option<u16>, EffectiveMtls)> {
+pub fn effective_modes(snapshot: &Snapshot, w: &Workload<'_>) -> Vec<(Option<u16>, EffectiveMtls)> {
     // Port 0 is never a valid portLevelMtls key, so it gives the workload-level mode.
     let base = effective_mtls(snapshot, w, 0);
     let ports = base
