@@ -22,6 +22,7 @@ pub mod peer_authentication;
 pub mod pod;
 pub mod protocol;
 pub mod request_authentication;
+pub mod resilience;
 pub mod resource;
 pub mod selector;
 pub mod service;
