@@ -5,6 +5,7 @@
 pub mod codes;
 mod finding;
 pub mod report;
+pub mod resilience;
 
 use std::collections::BTreeMap;
 
@@ -36,7 +37,7 @@ pub trait Analyzer: Sync {
 
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
-    Vec::new()
+    vec![&resilience::RouteRetries, &resilience::EjectAll, &resilience::GatewayErrorThreshold]
 }
 
 /// What one run of every analyzer gave.
