@@ -2,6 +2,7 @@
 //! `*Args` struct per command, in the file of that command's name.
 
 mod inject;
+mod resilience;
 mod version;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use resilience::{ResilienceArgs, ResilienceShowArgs, ResilienceSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
 /// The whole command line.
@@ -114,6 +116,9 @@ pub enum DryRun {
 pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
+
+    /// Set retries, timeouts and circuit breakers for a Service, or show the ones in effect
+    Resilience(Box<ResilienceArgs>),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -5,11 +5,12 @@ pub mod complete;
 pub mod completion;
 pub mod inject;
 pub mod inject_status;
+pub mod resilience;
 pub mod version;
 pub mod writes;
 
 use crate::{
-    cli::{Cli, Command, InjectSubcommand},
+    cli::{Cli, Command, InjectSubcommand, ResilienceSubcommand},
     error::ExitStatus,
     output::Ui,
 };
@@ -21,6 +22,10 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
         Command::Inject(args) => match args.status {
             Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
             None => inject::run(global, args, ui).await,
+        },
+        Command::Resilience(args) => match args.show {
+            Some(ResilienceSubcommand::Show(show)) => resilience::show::run(global, show, ui).await,
+            None => resilience::run(global, *args, ui).await,
         },
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),

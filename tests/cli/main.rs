@@ -10,6 +10,7 @@ mod analyzers;
 
 mod inject;
 mod krew;
+mod resilience;
 mod semantics;
 mod server;
 mod version;
