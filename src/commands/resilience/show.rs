@@ -351,3 +351,84 @@ pub fn render(effective: &Effective) -> String {
         table::render(&["RESOURCE", "SCOPE", "SETTING", "VALUE", "SOURCE"], &rows)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Resource, kinds};
+    use crate::mesh::service::Service;
+
+    fn live(pods: &[&[(&str, &str)]]) -> Live {
+        let labels = |pairs: &[(&str, &str)]| {
+            let map: serde_json::Map<String, Value> =
+                pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            serde_json::from_value(Value::Object(map)).unwrap()
+        };
+        Live {
+            service: Service::default(),
+            vs_resource: Resource { kind: &kinds::VIRTUAL_SERVICE, version: "v1" },
+            virtual_services: Vec::new(),
+            dr_resource: Resource { kind: &kinds::DESTINATION_RULE, version: "v1" },
+            destination_rules: Vec::new(),
+            endpoint_labels: pods.iter().map(|p| labels(p)).collect(),
+            mesh: Default::default(),
+            mesh_read: false,
+        }
+    }
+
+    fn value(view: &DestinationView, field: &str) -> (Value, Source) {
+        let s = view.settings.iter().find(|s| s.field == field).unwrap();
+        (s.value.clone(), s.source)
+    }
+
+    #[test]
+    fn subsets_and_ports_with_their_own_blocks_get_their_own_scope() {
+        let target = Target::new("cart", "shop", "cluster.local");
+        let dr = json!({
+            "metadata": {"name": "cart", "namespace": "shop"},
+            "spec": {
+                "host": "cart",
+                "trafficPolicy": {
+                    "connectionPool": {"tcp": {"maxConnections": 100}},
+                    "portLevelSettings": [{"port": {"number": 9090},
+                                           "connectionPool": {"tcp": {"maxConnections": 5}}}]
+                },
+                "subsets": [
+                    {"name": "v1", "labels": {"version": "v1"}},
+                    {"name": "v2", "labels": {"version": "v2"},
+                     "trafficPolicy": {"outlierDetection": {"maxEjectionPercent": 100}}}
+                ]
+            }
+        });
+        let live = live(&[&[("version", "v1")], &[("version", "v1")], &[("version", "v2")]]);
+        let shown = describe(&target, &[], &[&dr], &live);
+        let scopes: Vec<&str> = shown.destinations.iter().map(|d| d.scope.as_str()).collect();
+        assert_eq!(scopes, ["trafficPolicy", "port 9090", "subset v2"]);
+        let [top, port, v2] = &shown.destinations[..] else { panic!() };
+        assert_eq!(value(top, "connectionPool.tcp.maxConnections"), (json!(100), Source::Set));
+        assert_eq!(value(top, "outlierDetection"), (json!("off"), Source::IstioDefault));
+        assert_eq!(value(port, "connectionPool.tcp.maxConnections"), (json!(5), Source::Set));
+        assert_eq!(value(v2, "connectionPool.tcp.maxConnections"), (json!(100), Source::Set));
+        assert_eq!(value(v2, "outlierDetection.interval"), (json!("10s"), Source::EnvoyDefault));
+        assert_eq!(value(v2, "ejectableEndpoints"), (json!("1 of 1"), Source::Derived));
+        assert_eq!(shown.routes[0].route, "(default route)");
+        assert!(render(&shown).contains("DestinationRule shop/cart   subset v2"));
+    }
+
+    #[test]
+    fn turned_off_retries_show_no_retry_fields() {
+        let target = Target::new("cart", "shop", "cluster.local");
+        let vs = json!({
+            "metadata": {"name": "cart", "namespace": "shop"},
+            "spec": {"hosts": ["cart"], "http": [
+                {"route": [{"destination": {"host": "cart"}}], "retries": {"attempts": 0}},
+                {"redirect": {"uri": "/v2"}}
+            ]}
+        });
+        let shown = describe(&target, &[&vs], &[], &live(&[]));
+        assert_eq!(shown.routes.len(), 1, "the redirect sends nothing upstream");
+        let fields: Vec<&str> = shown.routes[0].settings.iter().map(|s| s.field.as_str()).collect();
+        assert_eq!(fields, ["retries.attempts", "timeout"]);
+        assert_eq!(shown.routes[0].settings[0].value, json!(0));
+    }
+}
