@@ -458,6 +458,30 @@ spec:
 }
 
 #[test]
+fn a_service_without_http_ports_is_noted() {
+    let env = Env::new();
+    let tcp_only = r#"
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: cart, namespace: shop}
+spec:
+  hosts: [cart]
+  tcp: [{route: [{destination: {host: cart}}]}]
+"#;
+    env.seed(
+        &(SERVICE.replace("{name: http, port: 8080}", "{name: tcp-db, port: 5432}") + tcp_only),
+    );
+    let run = resilience(&env, &["--timeout", "5s"]).ok();
+    assert!(run.stderr.contains("no port of Service shop/cart carries HTTP"), "{}", run.stderr);
+    assert!(run.stderr.contains("VirtualService shop/cart has no http routes"), "{}", run.stderr);
+    assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
+    let http = env_with("");
+    let run = resilience(&http, &["--timeout", "5s"]).ok();
+    assert!(!run.stderr.contains("carries HTTP"), "{}", run.stderr);
+}
+
+#[test]
 fn a_missing_service_is_a_clear_error() {
     let env = Env::new();
     let run = env.run(&["resilience", "nope", "-n", "default", "--timeout", "5s"]).code(2);

@@ -125,6 +125,7 @@ fn set_intents(
     let settings: &Settings = &plan.settings;
 
     if !settings.route.is_empty() {
+        note_not_http(ui, target, live);
         let found = select::virtual_services(target, &live.virtual_services);
         note_wildcards(ui, "VirtualService", target, &found.wildcards);
         let mut named = found.named;
@@ -151,6 +152,12 @@ fn set_intents(
             intents.push(Intent::Apply { resource: live.vs_resource, object, live: None });
         }
         for vs in named {
+            if vs.pointer("/spec/http").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                ui.note(&format!(
+                    "VirtualService {} has no http routes, so it gets no retries or timeout",
+                    qualified(vs)
+                ));
+            }
             // Checked now, on what was listed, so a value Istio would refuse stops the run
             // before anything is written; the edit runs again on the object as it is then.
             let edited = routes::set(vs, &settings.route, plan.route.as_deref())?;
@@ -201,6 +208,23 @@ fn set_intents(
         }
     }
     Ok(intents)
+}
+
+/// Notes a Service none of whose ports Istio treats as HTTP (or sniffs): route settings only
+/// reach HTTP traffic.
+fn note_not_http(ui: &mut Ui, target: &Target, live: &Live) {
+    let ports = &live.service.spec.ports;
+    let opaque = |p: &crate::mesh::service::ServicePort| {
+        let protocol = p.istio_protocol();
+        protocol.is_tcp() || protocol == crate::mesh::protocol::PortProtocol::Udp
+    };
+    if !ports.is_empty() && ports.iter().all(opaque) {
+        ui.note(&format!(
+            "no port of Service {} carries HTTP as Istio sees it, and retries and timeouts apply \
+             only to HTTP traffic",
+            target.display()
+        ));
+    }
 }
 
 fn has_route(vs: &Value, name: &str) -> bool {

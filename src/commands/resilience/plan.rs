@@ -60,10 +60,21 @@ impl Plan {
             )
             .into());
         }
-        if args.route.as_deref() == Some("") {
-            return Err(
-                ValidationError::new("--route", "", "give the name of an http route").into()
-            );
+        if let Some(route) = &args.route {
+            if route.is_empty() {
+                return Err(
+                    ValidationError::new("--route", "", "give the name of an http route").into()
+                );
+            }
+            if !args.clear && settings.route.is_empty() {
+                return Err(ValidationError::new(
+                    "--route",
+                    route,
+                    "--route narrows --retries, --per-try-timeout, --retry-on and --timeout, and \
+                     none of them is given",
+                )
+                .into());
+            }
         }
         Ok(Self {
             service,
@@ -244,5 +255,7 @@ mod tests {
         let nothing = plan(&["cart"]).unwrap_err();
         assert!(nothing.downcast_ref::<UsageError>().is_some());
         assert!(plan(&["cart", "--clear"]).unwrap().clear);
+        assert_eq!(flag_of(plan(&["cart", "--route", "api", "--max-connections", "5"])), "--route");
+        assert!(plan(&["cart", "--route", "api", "--clear"]).is_ok());
     }
 }
