@@ -54,6 +54,7 @@ pub fn analyzers() -> Vec<&'static dyn Analyzer> {
         // conflicts
         &conflicts::GatewayConflicts,
         &conflicts::VirtualServiceHostConflicts,
+        &conflicts::VirtualServiceGatewayMerges,
         &conflicts::DestinationRuleConflicts,
         &conflicts::ShadowedRoutes,
         &conflicts::PeerAuthenticationLevelConflicts,

@@ -8,6 +8,7 @@ mod pa_level_conflicts;
 mod pa_workload_conflicts;
 mod routes;
 mod shadowed_routes;
+mod vs_gateway_merges;
 mod vs_host_conflicts;
 
 pub use dr_conflicts::DestinationRuleConflicts;
@@ -15,4 +16,5 @@ pub use gateway_conflicts::GatewayConflicts;
 pub use pa_level_conflicts::PeerAuthenticationLevelConflicts;
 pub use pa_workload_conflicts::PeerAuthenticationWorkloadConflicts;
 pub use shadowed_routes::ShadowedRoutes;
+pub use vs_gateway_merges::VirtualServiceGatewayMerges;
 pub use vs_host_conflicts::VirtualServiceHostConflicts;

@@ -9,6 +9,9 @@
 //! (mesh config `rootNamespace`) and namespace-wide elsewhere; when a level has several, the
 //! oldest (creation time, then name) is used and the others are ignored. Each ignored policy
 //! is reported, naming the one used.
+//!
+//! Limitations: objects without a creation time (typical in files) count as oldest, ordered
+//! by name, as istiod orders configs with equal timestamps.
 
 use std::collections::BTreeMap;
 

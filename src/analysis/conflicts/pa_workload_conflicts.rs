@@ -9,6 +9,9 @@
 //! several select one pod, the oldest (creation time, then name) is used and the others are
 //! ignored for it. Selector policies in the root namespace are ignored by Istio and not
 //! compared. Each ignored policy is reported once, naming a pod and the policy used.
+//!
+//! Limitations: only pods are matched (pod templates of controllers without pods are not);
+//! objects without a creation time count as oldest, ordered by name.
 
 use std::collections::BTreeMap;
 

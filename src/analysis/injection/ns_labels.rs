@@ -11,6 +11,9 @@
 //!
 //! Decision: istioctl counts `istio.io/dataplane-mode` with any value; we count it only as
 //! `ambient`, since `none` asks for nothing that contradicts sidecar injection.
+//!
+//! Limitations: pod-level labels (`istio.io/rev` on a pod in a labelled namespace) are not
+//! compared with the namespace's.
 
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::injection::{MeshMode, namespace_mode};

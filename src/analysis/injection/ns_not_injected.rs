@@ -11,6 +11,9 @@
 //!
 //! Decision: istioctl reports every such namespace; we report only those with running pods,
 //! since an empty namespace puts nothing outside the mesh.
+//!
+//! Limitations: the injector's `enableNamespacesByDefault` setting (which injects unlabelled
+//! namespaces) is not read; pods that opt in one by one still leave the namespace reported.
 
 use super::{IGNORED_NAMESPACES, label_map};
 use crate::analysis::{Analyzer, Finding, codes, finding};

@@ -51,7 +51,10 @@ impl Analyzer for PodSidecars {
                 .iter()
                 .any(|v| v.is_some_and(|v| v.eq_ignore_ascii_case("false")));
             let host_network = entry.spec.as_ref().and_then(|s| s.host_network) == Some(true);
-            if entry.is_finished()
+            // Without its Namespace the labels that decide injection are unknown.
+            let known = snap.namespaces().get("", ns).is_some();
+            if !known
+                || entry.is_finished()
                 || opted_out
                 || host_network
                 || IGNORED_NAMESPACES.contains(&ns)
@@ -88,5 +91,23 @@ impl Analyzer for PodSidecars {
                 out.push(finding(&codes::POD_SIDECAR_NOT_INJECTED, entry, message).fix(fix));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::references::findings_of;
+
+    #[test]
+    fn pods_of_namespaces_not_read_are_left_alone() {
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: old}\n---\n\
+                    apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: old\n  \
+                    annotations: {sidecar.istio.io/status: '{}'}\n---\n\
+                    apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  namespace: ghost\n  \
+                    annotations: {sidecar.istio.io/status: '{}'}\n";
+        let found: Vec<String> =
+            findings_of(&PodSidecars, yaml).iter().map(|f| f.resource.to_string()).collect();
+        assert_eq!(found, ["Pod old/a"]);
     }
 }

@@ -13,6 +13,10 @@
 //! (MongoDB), which Istio treats as TCP; Services of the control plane (label `istio` or
 //! `release: istio`); Services Istio's Gateway API controller manages
 //! (`gateway.istio.io/managed`).
+//!
+//! Limitations: `ExternalName` Services are reported like others (istioctl gives them their
+//! own code, IST0157); Istio's `http_proxy` and other rarely used protocol names are not known
+//! to `mesh::protocol` and read as unspecified.
 
 use super::describe;
 use crate::analysis::{Analyzer, Finding, codes, finding};

@@ -42,6 +42,10 @@ impl Analyzer for GatewayCredentials {
 
     fn run(&self, snap: &Snapshot, out: &mut Vec<Finding>) {
         for entry in snap.gateways() {
+            // An empty selector configures every gateway workload; no one namespace to check.
+            if entry.spec.selector.is_empty() {
+                continue;
+            }
             let namespaces: BTreeSet<&str> = snap
                 .pods_selected_by(None, &entry.spec.selector)
                 .map(|p| snap.pods().at(p))
@@ -102,6 +106,31 @@ fn credential_ref(written: &str) -> Option<(Option<&str>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::references::findings_of;
+
+    #[test]
+    fn gateways_without_selector_name_no_namespace() {
+        let gateway = |name: &str, selector: &str| {
+            format!(
+                "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: {name}, \
+                 namespace: shop}}\nspec:\n  selector: {selector}\n  servers:\n  - port: \
+                 {{number: 443, name: https, protocol: HTTPS}}\n    hosts: ['*']\n    tls: \
+                 {{mode: SIMPLE, credentialName: cert}}\n---\n"
+            )
+        };
+        let yaml = format!(
+            "{}{}apiVersion: v1\nkind: Pod\nmetadata: {{name: gw, namespace: edge, labels: \
+             {{istio: ingressgateway}}}}\n---\napiVersion: v1\nkind: Secret\nmetadata: \
+             {{name: other, namespace: edge}}\n",
+            gateway("any", "{}"),
+            gateway("ingress", "{istio: ingressgateway}")
+        );
+        let found: Vec<String> = findings_of(&GatewayCredentials, &yaml)
+            .iter()
+            .map(|f| f.resource.to_string())
+            .collect();
+        assert_eq!(found, ["Gateway shop/ingress"]);
+    }
 
     #[test]
     fn credential_names_resolve_to_secrets() {

@@ -91,6 +91,21 @@ pub(crate) fn listed<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -
     if items.is_empty() { "none".to_string() } else { items.join(", ") }
 }
 
+/// The findings `analyzer` reports on the objects of a YAML manifest (for unit tests).
+#[cfg(test)]
+pub(crate) fn findings_of(
+    analyzer: &dyn crate::analysis::Analyzer,
+    yaml: &str,
+) -> Vec<crate::analysis::Finding> {
+    let mut builder = crate::mesh::SnapshotBuilder::new();
+    let (_, errors) =
+        crate::mesh::manifest::load_manifest(&mut builder, "t.yaml", yaml.as_bytes()).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut out = Vec::new();
+    analyzer.run(&builder.finish(), &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
