@@ -137,9 +137,9 @@ fn merged_gateway_routes(
         }
         let (young, old) = (&all[unit.vs as usize], &all[earlier.vs as usize]);
         let message = format!(
-            "on Gateway {}/{}, host {host} merges {} (older) before this VirtualService; its \
-             spec.http[{}] matches every request spec.http[{}] here would, so this route never \
-             matches there",
+            "on Gateway {}/{}, host {host} merges the routes of the older {} first; its \
+             spec.http[{}] matches every request this VirtualService's spec.http[{}] would, so \
+             that route never matches there",
             gw.0,
             gw.1,
             old.metadata.key(),

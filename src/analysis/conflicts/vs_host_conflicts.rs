@@ -48,17 +48,23 @@ fn visibility(export_to: &[String], default: &[String], own: &str) -> Visibility
     Visibility::Some(set)
 }
 
-/// The namespaces both see, as words; `None` when they share none.
-fn shared(a: &Visibility, b: &Visibility) -> Option<String> {
-    match (a, b) {
-        (Visibility::All, Visibility::All) => Some("every namespace".to_string()),
+/// The namespaces both see; `None` when they share none.
+fn shared(a: &Visibility, b: &Visibility) -> Option<Visibility> {
+    let both = match (a, b) {
+        (Visibility::All, Visibility::All) => return Some(Visibility::All),
         (Visibility::All, Visibility::Some(s)) | (Visibility::Some(s), Visibility::All) => {
-            (!s.is_empty()).then(|| format!("namespace {}", listed(s)))
+            s.clone()
         }
-        (Visibility::Some(x), Visibility::Some(y)) => {
-            let both: Vec<&String> = x.intersection(y).collect();
-            (!both.is_empty()).then(|| format!("namespace {}", listed(both)))
-        }
+        (Visibility::Some(x), Visibility::Some(y)) => x.intersection(y).cloned().collect(),
+    };
+    (!both.is_empty()).then_some(Visibility::Some(both))
+}
+
+/// `every namespace` or `namespace a, b`.
+fn describe(v: &Visibility) -> String {
+    match v {
+        Visibility::All => "every namespace".to_string(),
+        Visibility::Some(s) => format!("namespace {}", listed(s)),
     }
 }
 
@@ -100,23 +106,35 @@ impl Analyzer for VirtualServiceHostConflicts {
             for &a in ids {
                 let va = table.at(a);
                 let vis_a = visibility(&va.spec.export_to, default, &va.metadata.namespace);
+                let mut others = Vec::new();
+                let mut seen: Option<Visibility> = None;
                 for &b in ids.iter().filter(|&&b| b != a) {
                     let vb = table.at(b);
                     let vis_b = visibility(&vb.spec.export_to, default, &vb.metadata.namespace);
-                    let Some(where_) = shared(&vis_a, &vis_b) else { continue };
-                    let message = format!(
-                        "claims host {host} for the mesh, as VirtualService {} does; sidecars in \
-                         {where_} use one of them and ignore the other",
-                        vb.metadata.key()
-                    );
-                    let fix = format!(
-                        "Merge the routes of {} and {} into one VirtualService for {host}, or \
-                         set exportTo so that each is visible in different namespaces",
-                        va.metadata.key(),
-                        vb.metadata.key()
-                    );
-                    out.push(finding(&codes::VS_HOST_CONFLICT, va, message).fix(fix));
+                    let Some(both) = shared(&vis_a, &vis_b) else { continue };
+                    others.push(vb.metadata.key());
+                    seen = Some(match (seen, both) {
+                        (Some(Visibility::All), _) | (_, Visibility::All) => Visibility::All,
+                        (Some(Visibility::Some(x)), Visibility::Some(y)) => {
+                            Visibility::Some(x.union(&y).cloned().collect())
+                        }
+                        (None, y) => y,
+                    });
                 }
+                let Some(seen) = seen else { continue };
+                let message = format!(
+                    "claims host {host} for the mesh, as VirtualService {} also does; sidecars in \
+                     {} use one of them and ignore the others' routes",
+                    listed(&others),
+                    describe(&seen)
+                );
+                let fix = format!(
+                    "Merge the routes for {host} into one VirtualService (from {} and {}), or set \
+                     exportTo so that each is visible in different namespaces",
+                    va.metadata.key(),
+                    listed(&others)
+                );
+                out.push(finding(&codes::VS_HOST_CONFLICT, va, message).fix(fix));
             }
         }
     }
@@ -137,11 +155,12 @@ mod tests {
         let own_b = visibility(&list(&["."]), &[], "b");
         let to_b = visibility(&list(&["b"]), &[], "a");
         let none = visibility(&list(&["~"]), &[], "a");
-        assert_eq!(shared(&all, &all).as_deref(), Some("every namespace"));
-        assert_eq!(shared(&all, &own_a).as_deref(), Some("namespace a"));
-        assert_eq!(shared(&own_a, &own_b), None);
-        assert_eq!(shared(&to_b, &own_b).as_deref(), Some("namespace b"));
-        assert_eq!(shared(&all, &none), None);
+        let words = |a, b| shared(a, b).map(|v| describe(&v));
+        assert_eq!(words(&all, &all).as_deref(), Some("every namespace"));
+        assert_eq!(words(&all, &own_a).as_deref(), Some("namespace a"));
+        assert_eq!(words(&own_a, &own_b), None);
+        assert_eq!(words(&to_b, &own_b).as_deref(), Some("namespace b"));
+        assert_eq!(words(&all, &none), None);
         assert_eq!(visibility(&[], &list(&["."]), "a"), own_a);
     }
 }

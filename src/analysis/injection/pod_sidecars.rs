@@ -72,10 +72,15 @@ impl Analyzer for PodSidecars {
             let (mode, _) = mode_of(snap, ns);
             let restart = restart_command(entry);
             if expected && !has {
+                let asked = if mode.injects() {
+                    format!("namespace {ns} injects one (mode {})", mode.describe())
+                } else {
+                    "its own sidecar.istio.io/inject=true or istio.io/rev label asks for one"
+                        .to_string()
+                };
                 let message = format!(
-                    "runs without a sidecar although namespace {ns} injects one ({}): it was \
-                     created before injection was enabled, or while the injector was down",
-                    mode.describe()
+                    "runs without a sidecar although {asked}: it was created before injection \
+                     was enabled, or while the injector was down"
                 );
                 let fix = format!("{restart} so the injector adds the sidecar");
                 out.push(finding(&codes::POD_MISSING_SIDECAR, entry, message).fix(fix));
