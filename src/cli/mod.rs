@@ -1,6 +1,7 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod expose;
 mod inject;
 mod version;
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
@@ -22,6 +24,7 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh expose my-service --path /my-service\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -114,6 +117,12 @@ pub enum DryRun {
 pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
+
+    /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
+    Expose(ExposeArgs),
+
+    /// Remove the routes `expose` added, and the objects it created that nothing else uses
+    Unexpose(UnexposeArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),
