@@ -6,6 +6,7 @@ mod support;
 
 mod harness;
 
+mod expose;
 mod inject;
 mod krew;
 mod server;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use serde_json::{Value, json};
 
-use super::{Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
+use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
 use crate::{
     cluster::{Cluster, ListOptions, Resource, Scope, kinds, ownership::is_ours},
     commands::writes::Intent,
@@ -20,7 +20,6 @@ use crate::{
         },
         validate::is_ip_address,
     },
-    output::Ui,
 };
 
 /// The Gateway the routes attach to.
@@ -42,7 +41,7 @@ pub(super) async fn prepare(
     plan: &Plan,
     exposure: &Exposure,
     force: bool,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> anyhow::Result<Prepared> {
     if plan.selector_given {
         return Err(UsageError::new(
@@ -81,13 +80,13 @@ pub(super) async fn prepare(
             let gaps = gateway_api::gateway_gaps(&found, exposure);
             if !gaps.is_empty() {
                 return Err(UsageError::new(format!(
-                    "gateway {r} has no {}; pass --host with a host it serves, or leave out \
+                    "gateway {r} lacks {}; pass --host with a host it serves, or leave out \
                      --gateway to use a gateway of this Service's own",
                     gaps.join(", ")
                 ))
                 .into());
             }
-            ui.note(&format!("routing through {} {r}", gateways.kind.display_name()));
+            notes.note(&format!("routing through {} {r}", gateways.kind.display_name()));
             Chosen {
                 namespace: r.namespace.clone(),
                 name: r.name.clone(),
@@ -104,7 +103,7 @@ pub(super) async fn prepare(
             ))
             .into());
         }
-        (None, _) => choose(exposure, &gateways, &listed, &http_routes, force, ui)?,
+        (None, _) => choose(exposure, &gateways, &listed, &http_routes, force, notes)?,
     };
     let created = chosen.live.is_none();
     let gateway_now = chosen.write.as_ref().or(chosen.live.as_ref()).cloned().unwrap_or_default();
@@ -120,9 +119,9 @@ pub(super) async fn prepare(
     intents.extend(route_intents(&routes, exposure, &chosen, &gateway_now, &http_routes, force)?);
 
     // The checks: the GatewayClass, a reused Gateway's readiness, the TLS Secret.
-    check_class(cluster, ui).await;
+    check_class(cluster, notes).await;
     if !created && !is_programmed(&gateway_now) {
-        ui.warn(&format!(
+        notes.warn(&format!(
             "gateway {}/{} is not Programmed yet; check: kubectl describe gateway {} -n {}",
             chosen.namespace, chosen.name, chosen.name, chosen.namespace
         ));
@@ -151,7 +150,7 @@ fn choose(
     listed: &[Value],
     routes: &[Value],
     force: bool,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> anyhow::Result<Chosen> {
     let ns = exposure.namespace();
     let own_name = exposure.gateway_name();
@@ -187,7 +186,7 @@ fn choose(
             return Ok(chosen(own, None));
         }
         return Err(Problems::new(format!(
-            "gateway {ns}/{own_name} also serves HTTPRoute {} and has no {}; nothing was written",
+            "gateway {ns}/{own_name} also serves HTTPRoute {} and lacks {}; nothing was written",
             others.join(", "),
             gaps.join(", ")
         ))
@@ -202,7 +201,7 @@ fn choose(
         .collect();
     reusable.sort_by_key(|g| name_of(g));
     if let Some(gateway) = reusable.first() {
-        ui.note(&format!(
+        notes.note(&format!(
             "reusing gateway {}: it already has listeners for {}",
             qualified(gateway),
             exposure.hosts.join(", ")
@@ -211,7 +210,7 @@ fn choose(
     }
     match own {
         Some(own) if !force => Err(Problems::new(format!(
-            "gateway {ns}/{own_name} exists, is not managed by kubectl-debatemesh and has no {}; \
+            "gateway {ns}/{own_name} exists, is not managed by kubectl-debatemesh and lacks {}; \
              nothing was written",
             gateway_api::gateway_gaps(own, exposure).join(", ")
         ))
@@ -392,11 +391,11 @@ fn conflict(route: &Value, backends: &[String], exposure: &Exposure) -> UsageErr
 }
 
 /// Warns when Istio's GatewayClass is missing; a failed read is only logged.
-async fn check_class(cluster: &Cluster, ui: &mut Ui) {
+async fn check_class(cluster: &Cluster, notes: &mut Notes) {
     let Ok(resource) = cluster.resource(&kinds::GATEWAY_CLASS).await else { return };
     match cluster.get(&resource, None, GATEWAY_CLASS).await {
         Ok(Some(_)) => {}
-        Ok(None) => ui.warn(&format!(
+        Ok(None) => notes.warn(&format!(
             "GatewayClass {GATEWAY_CLASS} not found, so no controller will run the gateway; \
              is Istio installed with Gateway API support? (kubectl get gatewayclass)"
         )),

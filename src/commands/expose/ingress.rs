@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Notes;
 use crate::{
     cluster::{Cluster, ListOptions, Scope, kinds},
     error::UsageError,
     mesh::expose::urls::Reach,
-    output::Ui,
 };
 
 /// The namespace Istio installs its ingress gateway in by default.
@@ -161,12 +161,12 @@ fn is_subset(small: &BTreeMap<String, String>, big: &BTreeMap<String, String>) -
 pub async fn find_workload(
     cluster: &Cluster,
     selector: &BTreeMap<String, String>,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> Workload {
     let mut workload = Workload::default();
     let selector_text = selector_string(selector);
     if selector.is_empty() {
-        ui.warn(
+        notes.warn(
             "the gateway selects no labels, so it applies to every workload; give it a selector",
         );
         return workload;
@@ -176,7 +176,8 @@ pub async fn find_workload(
     let pods: Vec<Pod> = match cluster.list(&pods_resource, Scope::All, &options).await {
         Ok(pods) => pods,
         Err(e) => {
-            ui.warn(&format!("cannot check the gateway pods ({selector_text}): {}", e.failure()));
+            notes
+                .warn(&format!("cannot check the gateway pods ({selector_text}): {}", e.failure()));
             Vec::new()
         }
     };
@@ -186,7 +187,7 @@ pub async fn find_workload(
         .cloned()
         .collect();
     if workload.running.is_empty() {
-        ui.warn(&format!(
+        notes.warn(&format!(
             "no running pods match the gateway selector {selector_text}; the gateway serves no \
              traffic until an ingress gateway runs (check: kubectl get pods -A -l {selector_text})"
         ));
@@ -204,7 +205,7 @@ pub async fn find_workload(
         match cluster.list(&services_resource, scope, &ListOptions::default()).await {
             Ok(s) => s,
             Err(e) => {
-                ui.warn(&format!("cannot read the gateway Service: {}", e.failure()));
+                notes.warn(&format!("cannot read the gateway Service: {}", e.failure()));
                 return workload;
             }
         };
@@ -228,7 +229,7 @@ pub async fn find_workload(
             workload.namespace = Some(s.metadata.namespace.clone());
         }
         Some(_) => {}
-        None => ui.warn(&format!(
+        None => notes.warn(&format!(
             "no Service selects the gateway pods ({selector_text}), so nothing outside the \
              cluster reaches them"
         )),
@@ -237,11 +238,11 @@ pub async fn find_workload(
 }
 
 /// Warns for each gateway port the gateway Service does not expose.
-pub fn check_ports(workload: &Workload, ports: &[u16], ui: &mut Ui) {
+pub fn check_ports(workload: &Workload, ports: &[u16], notes: &mut Notes) {
     let Some(service) = &workload.service else { return };
     for port in ports.iter().filter(|p| !service.exposes(**p)) {
         let exposed: Vec<String> = service.spec.ports.iter().map(|p| p.port.to_string()).collect();
-        ui.warn(&format!(
+        notes.warn(&format!(
             "the gateway Service {} does not expose port {port} (it exposes {}); add the port to \
              it, or nothing outside the cluster reaches the gateway there",
             service.qualified(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use serde_json::{Value, json};
 
-use super::{Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
+use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
 use crate::{
     cluster::{Cluster, Resource, Scope, kinds, ownership::is_ours},
     commands::writes::Intent,
@@ -16,7 +16,6 @@ use crate::{
         Backend, Exposure, HTTP_PORT, HTTPS_PORT,
         istio::{self, RouteConflict},
     },
-    output::Ui,
 };
 
 /// The Gateway the route goes through.
@@ -36,7 +35,7 @@ pub(super) async fn prepare(
     plan: &Plan,
     exposure: &Exposure,
     force: bool,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> anyhow::Result<Prepared> {
     let gateways = cluster.resource(&kinds::GATEWAY).await?;
     let services = cluster.resource(&kinds::VIRTUAL_SERVICE).await?;
@@ -59,7 +58,7 @@ pub(super) async fn prepare(
         tokio::try_join!(named, listed, list_objects(cluster, &services, Scope::Namespace(ns)))?;
 
     let chosen = match (&plan.gateway, named) {
-        (Some(r), Some(found)) => use_named(&r.to_string(), found, exposure, &gateways, ui)?,
+        (Some(r), Some(found)) => use_named(&r.to_string(), found, exposure, &gateways, notes)?,
         (Some(r), None) => {
             return Err(UsageError::new(format!(
                 "invalid value {:?} for --gateway: gateway {r} not found (kubectl get \
@@ -69,9 +68,12 @@ pub(super) async fn prepare(
             ))
             .into());
         }
-        (None, _) => choose(plan, exposure, &gateways, &listed, &virtual_services, force, ui)?,
+        (None, _) => choose(plan, exposure, &gateways, &listed, &virtual_services, force, notes)?,
     };
 
+    if let Some(object) = &chosen.write {
+        warn_overlaps(object, &chosen, &listed, notes);
+    }
     let mut intents = Vec::new();
     if let Some(object) = &chosen.write {
         intents.push(Intent::Apply {
@@ -83,12 +85,12 @@ pub(super) async fn prepare(
     intents.extend(route_intents(&services, exposure, &chosen, &virtual_services)?);
 
     // The checks: gateway pods, the ports of their Service, the TLS Secret.
-    let workload = ingress::find_workload(cluster, &chosen.selector, ui).await;
+    let workload = ingress::find_workload(cluster, &chosen.selector, notes).await;
     let mut ports = vec![HTTP_PORT];
     if exposure.tls.is_some() {
         ports.push(HTTPS_PORT);
     }
-    ingress::check_ports(&workload, &ports, ui);
+    ingress::check_ports(&workload, &ports, notes);
     if let Some(tls) = &exposure.tls {
         ingress::check_tls_secret(cluster, workload.secret_namespace(), &tls.secret).await?;
     }
@@ -101,13 +103,37 @@ pub(super) async fn prepare(
     })
 }
 
+/// Warns about the other Gateways of the namespace for the same workload that serve the same
+/// hosts on the same ports as the one about to be written.
+fn warn_overlaps(object: &Value, chosen: &Chosen, listed: &[Value], notes: &mut Notes) {
+    for other in listed.iter().filter(|g| name_of(g) != chosen.name) {
+        if istio::selector_of(other) != chosen.selector {
+            continue;
+        }
+        let shared: Vec<String> = istio::shared_hosts(object, other)
+            .into_iter()
+            .map(|(port, host)| format!("{host} on port {port}"))
+            .collect();
+        if !shared.is_empty() {
+            notes.warn(&format!(
+                "gateway {} also serves {} for the same workload; Istio reports gateways that \
+                 share a selector, port and host as conflicting (IST0145): route through it with \
+                 --gateway {}",
+                qualified(other),
+                shared.join(", "),
+                qualified(other)
+            ));
+        }
+    }
+}
+
 /// `--gateway NS/NAME`: it must already serve every host and port.
 fn use_named(
     reference: &str,
     gateway: Value,
     exposure: &Exposure,
     resource: &Resource,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> anyhow::Result<Chosen> {
     let gaps = istio::gateway_gaps(&gateway, exposure);
     if !gaps.is_empty() {
@@ -118,7 +144,7 @@ fn use_named(
         ))
         .into());
     }
-    ui.note(&format!("routing through {} {reference}", resource.kind.display_name()));
+    notes.note(&format!("routing through {} {reference}", resource.kind.display_name()));
     Ok(Chosen {
         namespace: text(&gateway, "/metadata/namespace").to_string(),
         name: name_of(&gateway).to_string(),
@@ -137,7 +163,7 @@ fn choose(
     listed: &[Value],
     virtual_services: &[Value],
     force: bool,
-    ui: &mut Ui,
+    notes: &mut Notes,
 ) -> anyhow::Result<Chosen> {
     let ns = exposure.namespace();
     let own_name = exposure.gateway_name();
@@ -188,7 +214,7 @@ fn choose(
         .collect();
     reusable.sort_by_key(|g| name_of(g));
     if let Some(gateway) = reusable.first() {
-        ui.note(&format!(
+        notes.note(&format!(
             "reusing gateway {}: it already serves {} on port {HTTP_PORT}",
             qualified(gateway),
             exposure.hosts.join(", ")

@@ -32,13 +32,40 @@ pub(crate) struct Prepared {
     pub after: Option<String>,
 }
 
+/// Warnings and notes gathered while the writes are prepared, printed only once the input
+/// proved good, so that a refusal stays one line.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    lines: Vec<(bool, String)>,
+}
+
+impl Notes {
+    /// A `warning:` line.
+    pub fn warn(&mut self, message: &str) {
+        self.lines.push((true, message.to_string()));
+    }
+
+    /// A `note:` line.
+    pub fn note(&mut self, message: &str) {
+        self.lines.push((false, message.to_string()));
+    }
+
+    /// Prints them all, in order.
+    pub fn flush(self, ui: &mut Ui) {
+        for (warning, line) in self.lines {
+            if warning { ui.warn(&line) } else { ui.note(&line) }
+        }
+    }
+}
+
 /// Runs `expose`.
 pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
     let format =
         Format::parse(global.output.as_deref(), &[Format::Table, Format::Yaml, Format::Json])?;
     let cluster = Cluster::connect(global).await?;
     let plan = Plan::new(&args, cluster.namespace())?;
-    let api = choose_api(&cluster, plan.api, ui).await?;
+    let mut notes = Notes::default();
+    let api = choose_api(&cluster, plan.api, &mut notes).await?;
 
     // The Service and the port to route to.
     let service = read_service(&cluster, &plan).await?;
@@ -46,19 +73,24 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
     let port = resolve_port(&service, plan.port.as_ref(), &qualified)?;
     let exposure = plan.exposure(port);
     if plan.has_wildcard_host() {
-        ui.warn(
+        notes.warn(
             "host \"*\" takes every request the gateway receives; on a shared gateway it \
              captures everyone's traffic (name your hosts with --host)",
         );
     }
 
     let prepared = match api {
-        Api::Istio => istio::prepare(&cluster, &plan, &exposure, args.write.force, ui).await?,
+        Api::Istio => {
+            istio::prepare(&cluster, &plan, &exposure, args.write.force, &mut notes).await?
+        }
         Api::GatewayApi => {
-            gateway_api::prepare(&cluster, &plan, &exposure, args.write.force, ui).await?
+            gateway_api::prepare(&cluster, &plan, &exposure, args.write.force, &mut notes).await?
         }
     };
-    let status = Writer::new(&cluster, &args.write, format).run(prepared.intents, ui).await?;
+    let writer = Writer::new(&cluster, &args.write, format);
+    writer.check_ownership(&prepared.intents)?;
+    notes.flush(ui);
+    let status = writer.run(prepared.intents, ui).await?;
 
     if args.write.dry_run != DryRun::None || args.write.diff {
         return Ok(status);
@@ -90,7 +122,11 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
 
 /// `--api`, else Istio when `networking.istio.io` is served, else the Gateway API when only it
 /// is served. Neither served: Istio, whose resources then fail with a clear exit-3 error.
-async fn choose_api(cluster: &Cluster, asked: Option<Api>, ui: &mut Ui) -> anyhow::Result<Api> {
+async fn choose_api(
+    cluster: &Cluster,
+    asked: Option<Api>,
+    notes: &mut Notes,
+) -> anyhow::Result<Api> {
     if let Some(api) = asked {
         return Ok(api);
     }
@@ -98,7 +134,7 @@ async fn choose_api(cluster: &Cluster, asked: Option<Api>, ui: &mut Ui) -> anyho
         return Ok(Api::Istio);
     }
     if cluster.try_resource(&kinds::HTTP_ROUTE).await?.is_some() {
-        ui.note(
+        notes.note(
             "the cluster does not serve networking.istio.io; using the Gateway API \
              (gateway.networking.k8s.io) instead",
         );
