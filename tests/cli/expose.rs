@@ -630,3 +630,24 @@ fn a_gateway_in_another_namespace_is_named_as_ns_slash_name() {
     assert_eq!(vs["spec"]["hosts"], json!(["shop.example.com"]));
     assert_eq!(env.writes().len(), 1, "the named gateway is not written");
 }
+
+#[test]
+fn an_apply_conflict_on_our_own_object_names_the_other_manager() {
+    let env = env();
+    env.run(&["expose", "my-service", "--path", "/my-service"]).ok();
+    let mut vs = stored(&env, "virtualservices.networking.istio.io", "default", "my-service");
+    for key in ["managedFields", "resourceVersion", "uid"] {
+        vs["metadata"].as_object_mut().unwrap().remove(key);
+    }
+    env.server.insert_managed(vs, "gitops-sync", Operation::Apply);
+    env.server.clear_log();
+    let run = env.run(&["expose", "my-service", "--path", "/api"]).code(1);
+    assert!(run.stderr.contains("gitops-sync"), "{}", run.stderr);
+    assert!(run.stderr.contains(".spec.http"), "{}", run.stderr);
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "my-service");
+    assert_eq!(vs["spec"]["http"][0]["match"], json!([{"uri": {"prefix": "/my-service"}}]));
+
+    env.run(&["expose", "my-service", "--path", "/api", "--force"]).ok();
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "my-service");
+    assert_eq!(vs["spec"]["http"][0]["match"], json!([{"uri": {"prefix": "/api"}}]));
+}
