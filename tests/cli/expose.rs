@@ -10,7 +10,7 @@ mod unexpose;
 use serde_json::{Value, json};
 
 use crate::harness::Env;
-use crate::support::{Builder, TestServer};
+use crate::support::{Builder, Forbid, TestServer};
 
 /// The guide's Service (one port, 8080) and a running Istio ingress gateway with a
 /// load-balancer address.
@@ -553,4 +553,21 @@ fn a_gateway_in_another_namespace_is_named_as_ns_slash_name() {
     assert_eq!(vs["spec"]["gateways"], json!(["istio-system/public"]));
     assert_eq!(vs["spec"]["hosts"], json!(["shop.example.com"]));
     assert_eq!(env.writes().len(), 1, "the named gateway is not written");
+}
+
+#[test]
+fn checks_that_cannot_be_made_are_warnings() {
+    let env = env_with(
+        TestServer::builder().forbid(Forbid::anyone().verb("list").group("").resource("pods")),
+    );
+    let run = env.run(&["expose", "my-service", "--path", "/my-service"]).ok();
+    assert!(
+        run.stderr.contains("warning: cannot check the gateway pods (istio=ingressgateway)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no running pods"), "{}", run.stderr);
+    // The gateway Service is still found by its selector, and with it the address.
+    assert!(run.stdout.ends_with("  http://203.0.113.10/my-service\n"), "{}", run.stdout);
+    assert_golden("guide", &guide_objects(&env));
 }

@@ -98,8 +98,7 @@ pub(super) async fn prepare(
             return Err(UsageError::new(format!(
                 "invalid value {:?} for --gateway: gateway {r} not found (kubectl get \
                  gateways.gateway.networking.k8s.io -n {} lists them)",
-                r.to_string(),
-                r.namespace
+                plan.gateway_text, r.namespace
             ))
             .into());
         }

@@ -173,12 +173,15 @@ pub async fn find_workload(
     }
     let pods_resource = crate::cluster::Resource { kind: &kinds::POD, version: "v1" };
     let options = ListOptions { label_selector: Some(selector_text.clone()), ..Default::default() };
-    let pods: Vec<Pod> = match cluster.list(&pods_resource, Scope::All, &options).await {
-        Ok(pods) => pods,
+    let (pods, listed): (Vec<Pod>, bool) = match cluster
+        .list(&pods_resource, Scope::All, &options)
+        .await
+    {
+        Ok(pods) => (pods, true),
         Err(e) => {
             notes
                 .warn(&format!("cannot check the gateway pods ({selector_text}): {}", e.failure()));
-            Vec::new()
+            (Vec::new(), false)
         }
     };
     workload.running = pods
@@ -186,7 +189,7 @@ pub async fn find_workload(
         .filter(|p| p.status.phase == "Running" && p.metadata.deletion_timestamp.is_none())
         .cloned()
         .collect();
-    if workload.running.is_empty() {
+    if listed && workload.running.is_empty() {
         notes.warn(&format!(
             "no running pods match the gateway selector {selector_text}; the gateway serves no \
              traffic until an ingress gateway runs (check: kubectl get pods -A -l {selector_text})"

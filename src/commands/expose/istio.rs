@@ -63,19 +63,16 @@ pub(super) async fn prepare(
             return Err(UsageError::new(format!(
                 "invalid value {:?} for --gateway: gateway {r} not found (kubectl get \
                  gateways.networking.istio.io -n {} lists them)",
-                r.to_string(),
-                r.namespace
+                plan.gateway_text, r.namespace
             ))
             .into());
         }
         (None, _) => choose(plan, exposure, &gateways, &listed, &virtual_services, force, notes)?,
     };
 
-    if let Some(object) = &chosen.write {
-        warn_overlaps(object, &chosen, &listed, notes);
-    }
     let mut intents = Vec::new();
     if let Some(object) = &chosen.write {
+        warn_overlaps(object, &chosen, &listed, notes);
         intents.push(Intent::Apply {
             resource: gateways,
             object: object.clone(),

@@ -35,6 +35,8 @@ pub struct Plan {
     pub path: PathRule,
     pub rewrite: Option<String>,
     pub gateway: Option<NamespacedName>,
+    /// `--gateway` as typed.
+    pub gateway_text: String,
     pub selector: BTreeMap<String, String>,
     /// Whether `--gateway-selector` was given.
     pub selector_given: bool,
@@ -98,6 +100,7 @@ impl Plan {
             path,
             rewrite: args.rewrite.clone(),
             gateway,
+            gateway_text: args.gateway.clone().unwrap_or_default(),
             selector,
             selector_given: args.gateway_selector.is_some(),
             tls,
