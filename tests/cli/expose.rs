@@ -508,10 +508,27 @@ fn gateway_problems_are_warnings_and_urls_fall_back() {
         run.stdout
     );
 
-    // A selector that matches no Service's port 443.
+    // A selector that matches no pods and no Service.
     let run = env.run(&["expose", "my-service", "--gateway-selector", "istio=other"]).ok();
     assert!(
         run.stderr.contains("no running pods match the gateway selector istio=other"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("warning: no Service selects the gateway pods (istio=other)"));
+    assert!(!run.stdout.contains("reachable"), "no address to give: {}", run.stdout);
+
+    // A gateway Service without port 80.
+    env.seed(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\n\
+         spec:\n  selector: {istio: ingressgateway}\n  ports: [{port: 15021}, {port: 8080}]\n",
+    );
+    let run = env.run(&["expose", "my-service"]).ok();
+    assert!(
+        run.stderr.contains(
+            "warning: the gateway Service istio-system/istio-ingressgateway does not expose port 80 \
+             (it exposes 15021, 8080)"
+        ),
         "{}",
         run.stderr
     );
