@@ -2,6 +2,7 @@
 //! `*Args` struct per command, in the file of that command's name.
 
 mod check;
+mod expose;
 mod inject;
 mod version;
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
@@ -24,6 +26,7 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh expose my-service --path /my-service\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -150,6 +153,11 @@ pub enum Command {
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+    /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
+    Expose(ExposeArgs),
+
+    /// Remove the routes `expose` added, and the objects it created that nothing else uses
+    Unexpose(UnexposeArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

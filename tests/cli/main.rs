@@ -8,8 +8,8 @@ mod harness;
 
 mod analyzers;
 mod check;
+mod expose;
 mod faults;
-
 mod inject;
 mod krew;
 mod secrets;
