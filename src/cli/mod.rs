@@ -1,6 +1,7 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod dashboard;
 mod inject;
 mod version;
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use dashboard::{Addon, DashboardArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
@@ -22,7 +24,7 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
-                  kubectl debatemesh version"
+                  kubectl debatemesh dashboard kiali\n  kubectl debatemesh version"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -114,6 +116,9 @@ pub enum DryRun {
 pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
+
+    /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
+    Dashboard(DashboardArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -3,6 +3,7 @@
 
 pub mod complete;
 pub mod completion;
+pub mod dashboard;
 pub mod inject;
 pub mod inject_status;
 pub mod version;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
             None => inject::run(global, args, ui).await,
         },
+        Command::Dashboard(args) => dashboard::run(global, args, ui).await,
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),
     }

@@ -6,6 +6,7 @@ mod support;
 
 mod harness;
 
+mod dashboard;
 mod inject;
 mod krew;
 mod server;
