@@ -2,6 +2,10 @@
 //! a WebSocket (`v4.channel.k8s.io`), the protocol kube-rs speaks, one WebSocket per forwarded
 //! connection.
 //!
+//! The upgrade is a GET, which the apiserver authorizes as `get` on `pods/portforward`, and
+//! from Kubernetes 1.35 as `create` too. kubectl, which falls back to SPDY (a POST, `create`
+//! alone), works with a Role that grants only `create`; this does not.
+//!
 //! NB: the v4 protocol has no way to close one direction of a stream. When the local side
 //! stops sending, kube-rs ends the whole forward, and the pod's reply after that is lost.
 
@@ -57,15 +61,17 @@ impl Cluster {
                 }),
                 other => rest::classify(other),
             };
-            let forbidden = matches!(&failure, Failure::Status(s) if s.code == 403);
+            let denied = match &failure {
+                Failure::Status(s) if s.code == 403 => Some(denied_verb(&s.message).to_string()),
+                _ => None,
+            };
             let err = ClusterError::new(action.clone(), failure);
-            if forbidden {
-                err.with_hint(format!(
+            match denied {
+                Some(verb) => err.with_hint(format!(
                     "port-forwarding needs get and create on pods/portforward; check with: \
-                     kubectl auth can-i create pods --subresource=portforward -n {namespace}"
-                ))
-            } else {
-                self.explain(err)
+                     kubectl auth can-i {verb} pods --subresource=portforward -n {namespace}"
+                )),
+                None => self.explain(err),
             }
         })?;
         let (Some(stream), Some(error)) = (forwarder.take_stream(port), forwarder.take_error(port))
@@ -74,5 +80,29 @@ impl Cluster {
             return Err(ClusterError::new(action, failure));
         };
         Ok(Forward { stream, error: Box::pin(error), _forwarder: forwarder })
+    }
+}
+
+/// The verb a 403 names (`User "u" cannot get resource ...`); a WebSocket upgrade is a GET, so
+/// `get` when the message does not say.
+fn denied_verb(message: &str) -> &str {
+    message
+        .split_once(" cannot ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .filter(|verb| verb.chars().all(|c| c.is_ascii_lowercase()))
+        .unwrap_or("get")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_checks_the_verb_that_was_denied() {
+        let create =
+            "pods \"k\" is forbidden: User \"bob\" cannot create resource \"pods/portforward\"";
+        assert_eq!(denied_verb(create), "create");
+        assert_eq!(denied_verb("pods \"k\" is forbidden: User \"bob\" cannot get resource"), "get");
+        assert_eq!(denied_verb("forbidden"), "get");
     }
 }

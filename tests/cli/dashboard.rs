@@ -78,9 +78,14 @@ impl Dashboard {
 
     /// Sends SIGINT, as Ctrl-C does, and waits for the exit.
     fn interrupt(self) -> Run {
+        self.signal("INT")
+    }
+
+    /// Sends a signal (`INT`, `TERM`) to the process and waits for the exit.
+    fn signal(self, name: &str) -> Run {
         let pid = self.child.id().to_string();
-        let sent = std::process::Command::new("kill").args(["-INT", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid} failed");
+        let sent = std::process::Command::new("kill").args([&format!("-{name}"), &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name} {pid} failed");
         self.finish()
     }
 
@@ -361,7 +366,7 @@ fn a_forbidden_port_forward_names_the_permission_to_check() {
     assert!(
         run.stderr.contains(
             "hint: port-forwarding needs get and create on pods/portforward; check with: kubectl \
-             auth can-i create pods --subresource=portforward -n istio-system"
+             auth can-i get pods --subresource=portforward -n istio-system"
         ),
         "{}",
         run.stderr
@@ -410,6 +415,10 @@ fn grafana_elsewhere_is_found_and_a_network_address_warns() {
         "apiVersion: v1\nkind: Service\nmetadata: {{name: grafana, namespace: monitoring}}\n\
          spec:\n  selector: {{app: grafana}}\n  ports: [{{name: service, port: 3000, targetPort: {port}}}]\n"
     ));
+    env.seed(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: grafana, namespace: observability}\n\
+         spec:\n  selector: {app: grafana}\n  ports: [{name: service, port: 3000}]\n",
+    );
     env.server.insert(pod("monitoring", "grafana-0", "grafana", port, true));
     let stand_in = StandIn::start("grafana", "/");
     env.server.forward_pod("monitoring", "grafana-0", port, stand_in.addr());
@@ -422,7 +431,8 @@ fn grafana_elsewhere_is_found_and_a_network_address_warns() {
     let run = dashboard.interrupt().ok();
     assert!(
         run.stderr.contains(
-            "note: no Grafana Service in namespace istio-system; using Service monitoring/grafana"
+            "note: no Grafana Service in namespace istio-system; using Service monitoring/grafana \
+             (also in observability; choose one with -n)"
         ),
         "{}",
         run.stderr
@@ -466,5 +476,64 @@ data:
     let url = dashboard.url();
     assert_eq!(url.text, format!("http://127.0.0.1:{port}/traces"));
     assert_eq!(url.get().unwrap().body, stand_in.page("/traces"));
+    dashboard.signal("TERM").ok();
+}
+
+#[test]
+fn a_service_without_a_selector_goes_to_the_pods_its_endpoints_name() {
+    let env = Env::new();
+    let port = closed_port();
+    env.seed(&format!(
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {{name: prometheus, namespace: istio-system}}
+spec:
+  ports: [{{name: http, port: 9090, targetPort: {port}}}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: prometheus, namespace: istio-system}}
+subsets:
+- addresses: [{{ip: 10.0.0.7, targetRef: {{kind: Pod, name: prometheus-1, namespace: istio-system}}}}]
+  notReadyAddresses: [{{ip: 10.0.0.6, targetRef: {{kind: Pod, name: prometheus-0, namespace: istio-system}}}}]
+  ports: [{{name: http, port: {port}}}]
+"#
+    ));
+    let (old, new) = (StandIn::start("prometheus-0", "/"), StandIn::start("prometheus-1", "/"));
+    for (name, stand_in) in [("prometheus-0", &old), ("prometheus-1", &new)] {
+        env.server.insert(pod("istio-system", name, "prometheus", port, true));
+        env.server.forward_pod("istio-system", name, port, stand_in.addr());
+    }
+    let dashboard = Dashboard::start(&env, &["dashboard", "prometheus", "--no-browser"]);
+    let url = dashboard.url();
+    assert_eq!(url.text, format!("http://127.0.0.1:{port}/"));
+    assert_eq!(url.get().unwrap().body, new.page("/"));
     dashboard.interrupt().ok();
+    assert_eq!(forwards_to(&env.server, "prometheus-0"), 0);
+}
+
+#[test]
+fn an_unreadable_config_map_leaves_the_default_web_root() {
+    let env = Env::with(
+        TestServer::builder().forbid(Forbid::anyone().verb("get").resource("configmaps")),
+    );
+    let port = closed_port();
+    env.seed(&kiali(port, "/custom"));
+    env.server.insert(pod("istio-system", "kiali-a", "kiali", port, true));
+    let stand_in = StandIn::start("kiali-a", "/kiali");
+    env.server.forward_pod("istio-system", "kiali-a", port, stand_in.addr());
+    let dashboard = Dashboard::start(&env, &["dashboard", "--no-browser"]);
+    let url = dashboard.url();
+    assert_eq!(url.path, "/kiali");
+    assert_eq!(url.get().unwrap().body, stand_in.page("/kiali"));
+    let run = dashboard.interrupt().ok();
+    assert!(
+        run.stderr.contains(
+            "note: cannot read ConfigMap istio-system/kiali (configmaps \"kiali\" is forbidden"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("assuming the web root is /kiali"), "{}", run.stderr);
 }
