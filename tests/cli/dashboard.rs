@@ -384,7 +384,8 @@ fn without_a_ready_pod_the_error_names_the_pods_there() {
     assert!(
         run.stderr.contains(
             "error: failed to find a ready pod behind Service istio-system/kiali within 300ms\n\
-             caused by: pods matching app=kiali: kiali-a (Running, not ready)"
+             caused by: pods matching app=kiali: kiali-a (Running, not ready)\n\n\
+             hint: check with: kubectl get pods -n istio-system -l app=kiali\n"
         ),
         "{}",
         run.stderr

@@ -129,10 +129,7 @@ pub fn needs_create_too(version: &ServerVersion, req: &Req) -> bool {
 /// Answers a port-forward request: checked as the apiserver and then the kubelet check it,
 /// then `101 Switching Protocols` with a [`Tunnel`] for the relay.
 pub fn connect(shared: &Shared, req: &Req, target: &Target<'_>) -> Reply {
-    match accept(shared, req, target) {
-        Ok(reply) => reply,
-        Err(reply) => reply,
-    }
+    accept(shared, req, target).unwrap_or_else(|refused| refused)
 }
 
 fn accept(shared: &Shared, req: &Req, target: &Target<'_>) -> Result<Reply, Reply> {

@@ -2,6 +2,8 @@
 //! (`samples/addons/*.yaml`) and the common charts install, the port their UI listens on, and
 //! where the UI's web root is configured.
 
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
 use super::objects::{Container, Pod, ServicePort};
 use crate::cli::Addon;
 
@@ -94,9 +96,7 @@ pub fn pick_port<'a>(info: &AddonInfo, ports: &'a [ServicePort]) -> Option<&'a S
     let by_number = || {
         ports.iter().find(|p| {
             p.port == i32::from(info.port)
-                || matches!(&p.target_port,
-                    Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n))
-                        if *n == i32::from(info.port))
+                || matches!(&p.target_port, Some(IntOrString::Int(n)) if *n == i32::from(info.port))
         })
     };
     by_name.or_else(by_number).or_else(|| ports.first())
@@ -159,8 +159,6 @@ fn normalize(root: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-
     use super::*;
     use crate::commands::dashboard::objects::EnvVar;
 

@@ -183,7 +183,7 @@ async fn relay(local: TcpStream, forward: Forward) -> Option<String> {
         }
     };
     let downstream = async {
-        let copied = tokio::io::copy(&mut from_pod, &mut to_local).await.unwrap_or(0);
+        let copied = tokio::io::copy(&mut from_pod, &mut to_local).await;
         let _ = to_local.shutdown().await;
         copied
     };
@@ -205,8 +205,9 @@ async fn relay(local: TcpStream, forward: Forward) -> Option<String> {
                 {
                     return Some(message);
                 }
+                // A local client that went away is no failure of the pod.
                 let sent = sent.load(Ordering::Relaxed);
-                return (received == 0 && sent > 0).then(|| {
+                return matches!(received, Ok(0) if sent > 0).then(|| {
                     format!("the forward closed after {sent} bytes sent and none received")
                 });
             }

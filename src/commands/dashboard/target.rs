@@ -270,7 +270,11 @@ pub fn no_ready_pod(service: &AddonService, candidates: &Candidates, waited: &st
         format!("find a ready pod behind Service {}{waited}", service.id()),
         Failure::Unavailable(why),
     )
-    .with_hint(format!("check with: {check}; or wait for one with --wait 2m"))
+    .with_hint(if waited.is_empty() {
+        format!("check with: {check}; or wait for one with --wait 2m")
+    } else {
+        format!("check with: {check}")
+    })
 }
 
 #[cfg(test)]
