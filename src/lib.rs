@@ -6,6 +6,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod analysis;
+pub mod authz;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

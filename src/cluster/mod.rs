@@ -9,6 +9,7 @@ mod list;
 pub mod ownership;
 mod portforward;
 pub mod rest;
+pub mod snapshot;
 mod write;
 
 use std::time::Duration;

@@ -6,8 +6,14 @@ mod support;
 
 mod harness;
 
+mod analyzers;
+mod check;
 mod dashboard;
+mod faults;
+
 mod inject;
 mod krew;
+mod secrets;
+mod semantics;
 mod server;
 mod version;
