@@ -3,6 +3,7 @@
 
 mod check;
 mod dashboard;
+mod expose;
 mod inject;
 mod version;
 
@@ -12,6 +13,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use check::CheckArgs;
 pub use dashboard::{Addon, DashboardArgs};
+pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
@@ -26,7 +28,9 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
-                  kubectl debatemesh dashboard kiali\n  kubectl debatemesh version"
+                  kubectl debatemesh expose my-service --path /my-service\n  \
+                  kubectl debatemesh dashboard kiali\n  \
+                  kubectl debatemesh version"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -152,6 +156,12 @@ pub enum Command {
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+
+    /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
+    Expose(ExposeArgs),
+
+    /// Remove the routes `expose` added, and the objects it created that nothing else uses
+    Unexpose(UnexposeArgs),
 
     /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
     Dashboard(DashboardArgs),

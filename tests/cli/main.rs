@@ -9,8 +9,8 @@ mod harness;
 mod analyzers;
 mod check;
 mod dashboard;
+mod expose;
 mod faults;
-
 mod inject;
 mod krew;
 mod secrets;
