@@ -2,6 +2,7 @@
 //! `*Args` struct per command, in the file of that command's name.
 
 mod check;
+mod dashboard;
 mod expose;
 mod inject;
 mod version;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use check::CheckArgs;
+pub use dashboard::{Addon, DashboardArgs};
 pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
@@ -27,6 +29,7 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
                   kubectl debatemesh expose my-service --path /my-service\n  \
+                  kubectl debatemesh dashboard kiali\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -153,11 +156,15 @@ pub enum Command {
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+
     /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
     Expose(ExposeArgs),
 
     /// Remove the routes `expose` added, and the objects it created that nothing else uses
     Unexpose(UnexposeArgs),
+
+    /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
+    Dashboard(DashboardArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -8,6 +8,7 @@ mod harness;
 
 mod analyzers;
 mod check;
+mod dashboard;
 mod expose;
 mod faults;
 mod inject;
