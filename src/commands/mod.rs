@@ -1,10 +1,14 @@
 //! One file per command: each gathers its input, calls the pure parts and hands the result to
 //! `output`.
 
+pub mod check;
 pub mod complete;
 pub mod completion;
+pub mod dashboard;
+pub mod expose;
 pub mod inject;
 pub mod inject_status;
+pub mod input;
 pub mod version;
 pub mod writes;
 
@@ -22,6 +26,10 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
             None => inject::run(global, args, ui).await,
         },
+        Command::Check(args) => check::run(global, args, ui).await,
+        Command::Dashboard(args) => dashboard::run(global, args, ui).await,
+        Command::Expose(args) => expose::run(global, args, ui).await,
+        Command::Unexpose(args) => expose::unexpose::run(global, args, ui).await,
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),
     }

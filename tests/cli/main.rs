@@ -7,9 +7,13 @@ mod support;
 mod harness;
 
 mod analyzers;
-
+mod check;
+mod dashboard;
+mod expose;
+mod faults;
 mod inject;
 mod krew;
+mod secrets;
 mod semantics;
 mod server;
 mod version;
