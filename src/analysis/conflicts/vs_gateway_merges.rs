@@ -135,14 +135,14 @@ fn merged_gateway_routes(
         if !reported.insert((unit.vs, unit.route)) {
             continue;
         }
-        let (young, old) = (&all[unit.vs as usize], &all[earlier.vs as usize]);
+        let (this, other) = (&all[unit.vs as usize], &all[earlier.vs as usize]);
         let message = format!(
-            "on Gateway {}/{}, host {host} merges the routes of the older {} first; its \
-             spec.http[{}] matches every request this VirtualService's spec.http[{}] would, so \
-             that route never matches there",
+            "on Gateway {}/{}, host {host} merges this VirtualService's routes with those of {}, \
+             whose spec.http[{}] comes first and matches every request spec.http[{}] here would, \
+             so that route never matches there",
             gw.0,
             gw.1,
-            old.metadata.key(),
+            other.metadata.key(),
             earlier.route,
             unit.route
         );
@@ -152,8 +152,8 @@ fn merged_gateway_routes(
             gw.0,
             gw.1,
             earlier.route,
-            old.metadata.key()
+            other.metadata.key()
         );
-        out.push(finding(&codes::VS_HOST_CONFLICT, young, message).fix(fix));
+        out.push(finding(&codes::VS_HOST_CONFLICT, this, message).fix(fix));
     }
 }
