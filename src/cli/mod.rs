@@ -1,14 +1,18 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod authz;
 mod inject;
+mod mtls;
 mod version;
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use authz::AuthzArgs;
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use mtls::MtlsArgs;
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
 /// The whole command line.
@@ -22,6 +26,8 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh mtls shop --mode STRICT\n  \
+                  kubectl debatemesh allow app=web -n shop --from ingress --methods GET\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -114,6 +120,18 @@ pub enum DryRun {
 pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
+
+    /// Set the mTLS mode (PeerAuthentication) of the mesh, a namespace or a workload, after
+    /// checking who would be cut off
+    Mtls(MtlsArgs),
+
+    /// Let callers in (AuthorizationPolicy ALLOW), after checking who else would be locked out
+    #[command(after_help = authz::ALLOW_EXAMPLES)]
+    Allow(AuthzArgs),
+
+    /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
+    #[command(after_help = authz::DENY_EXAMPLES)]
+    Deny(AuthzArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -1,16 +1,20 @@
 //! One file per command: each gathers its input, calls the pure parts and hands the result to
 //! `output`.
 
+pub mod allow;
+pub mod authz;
 pub mod complete;
 pub mod completion;
 pub mod inject;
 pub mod inject_status;
+pub mod mtls;
 pub mod version;
 pub mod writes;
 
 use crate::{
     cli::{Cli, Command, InjectSubcommand},
     error::ExitStatus,
+    mesh::authorization_policy::Action,
     output::Ui,
 };
 
@@ -22,6 +26,9 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
             None => inject::run(global, args, ui).await,
         },
+        Command::Mtls(args) => mtls::run(global, args, ui).await,
+        Command::Allow(args) => allow::run(global, args, Action::Allow, ui).await,
+        Command::Deny(args) => allow::run(global, args, Action::Deny, ui).await,
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),
     }

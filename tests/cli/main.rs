@@ -6,10 +6,12 @@ mod support;
 
 mod harness;
 
+mod allow;
 mod analyzers;
 
 mod inject;
 mod krew;
+mod mtls;
 mod semantics;
 mod server;
 mod version;
