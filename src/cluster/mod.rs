@@ -8,6 +8,7 @@ pub mod kinds;
 mod list;
 pub mod ownership;
 pub mod rest;
+pub mod snapshot;
 mod write;
 
 use std::time::Duration;

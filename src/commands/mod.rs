@@ -3,10 +3,13 @@
 
 pub mod allow;
 pub mod authz;
+pub mod check;
 pub mod complete;
 pub mod completion;
+pub mod expose;
 pub mod inject;
 pub mod inject_status;
+pub mod input;
 pub mod mtls;
 pub mod version;
 pub mod writes;
@@ -26,6 +29,9 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             Some(InjectSubcommand::Status(status)) => inject_status::run(global, status, ui).await,
             None => inject::run(global, args, ui).await,
         },
+        Command::Check(args) => check::run(global, args, ui).await,
+        Command::Expose(args) => expose::run(global, args, ui).await,
+        Command::Unexpose(args) => expose::unexpose::run(global, args, ui).await,
         Command::Mtls(args) => mtls::run(global, args, ui).await,
         Command::Allow(args) => allow::run(global, args, Action::Allow, ui).await,
         Command::Deny(args) => allow::run(global, args, Action::Deny, ui).await,

@@ -10,6 +10,7 @@ pub mod core;
 pub mod de;
 pub mod destination_rule;
 pub mod dr_lookup;
+pub mod expose;
 pub mod gateway;
 pub mod gateway_api;
 pub mod host;

@@ -8,10 +8,13 @@ mod harness;
 
 mod allow;
 mod analyzers;
-
+mod check;
+mod expose;
+mod faults;
 mod inject;
 mod krew;
 mod mtls;
+mod secrets;
 mod semantics;
 mod server;
 mod version;
