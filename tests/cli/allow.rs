@@ -224,6 +224,17 @@ fn unknown_accounts_and_namespaces_are_refused() {
 }
 
 #[test]
+fn policies_on_pods_without_a_sidecar_are_not_enforced() {
+    let env = env_with(&workload("default", "batch", "app: batch", "batch", false, 9000));
+    let run = env.run(&["deny", "app=batch", "--from", "any", "--paths", "/admin/*"]).ok();
+    assert!(
+        run.stderr.contains("these pods have no sidecar, so nothing enforces the policy on them:\n  default/deployment batch (1 pod): started before sidecar injection"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_selector_matching_no_pod_is_a_warning() {
     let env = env_with("");
     let run = env.run(&["deny", "app=nothing", "--from", "any", "--paths", "/admin/*"]).ok();
@@ -264,4 +275,84 @@ fn a_policy_of_that_name_with_another_action_is_not_touched() {
         .ok();
     let run = env.run(&["allow", "my-service", "--from", "any", "--name", "shared"]).code(1);
     assert!(run.stderr.contains("exists with action DENY, not ALLOW"), "{}", run.stderr);
+}
+
+#[test]
+fn deny_names_whom_it_denies_and_service_ports_are_flagged() {
+    let env = env_with(&frontend());
+    env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+    let run =
+        env.run(&["deny", "my-service", "--from", "sa/default/frontend", "--ports", "8080"]).ok();
+    assert!(
+        run.stderr.contains("note: these callers would be denied what the rule matches:\n  default/deployment frontend (1 pod) calls default/my-service:80"),
+        "{}",
+        run.stderr
+    );
+    // Port 80 is the Service port: the container never sees it, so the rule denies nobody.
+    let run = env
+        .run(&[
+            "deny",
+            "my-service",
+            "--from",
+            "sa/default/frontend",
+            "--ports",
+            "80",
+            "--name",
+            "by-service-port",
+        ])
+        .ok();
+    assert!(!run.stderr.contains("would be denied"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "80 is a port of Service default/my-service that sends to container port 8080"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn dry_run_policies_stay_so_when_a_rule_is_added() {
+    let env = env_with("");
+    env.run(&["deny", "my-service", "--from", "any", "--paths", "/admin/*", "--dry-run-policy"])
+        .ok();
+    let run = env.run(&["deny", "my-service", "--from", "any", "--paths", "/debug/*"]).ok();
+    assert!(run.stderr.contains("stays istio.io/dry-run"), "{}", run.stderr);
+    let stored = env.server.object("authorizationpolicies", "default", "my-service-deny").unwrap();
+    assert_eq!(stored["metadata"]["annotations"]["istio.io/dry-run"], "true");
+    assert_eq!(stored["spec"]["rules"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_ingress_gateway_falls_back_to_istios_default_account() {
+    let env = crate::harness::Env::new();
+    env.seed(&workload("default", "web", "app: web", "web", true, 8080));
+    let run = env
+        .run(&["allow", "app=web", "--from", "ingress", "--dry-run=client", "-o", "yaml"])
+        .code(1);
+    assert!(
+        run.stderr.contains("no ingress gateway pod (label istio=ingressgateway) was found"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("DM0402"), "{}", run.stderr);
+    assert!(run.stderr.contains("  namespace istio-system"), "{}", run.stderr);
+    let run = env
+        .run(&[
+            "allow",
+            "app=web",
+            "--from",
+            "ingress",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+            "--force",
+        ])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"),
+        "{}",
+        run.stdout
+    );
 }

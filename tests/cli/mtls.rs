@@ -443,3 +443,57 @@ fn a_hand_written_policy_is_edited_in_place() {
     assert!(run.stderr.contains("managed by Helm"), "{}", run.stderr);
     assert!(helm.writes().is_empty());
 }
+
+#[test]
+fn workloads_that_may_call_are_warned_about_not_refused() {
+    let env = env_with(&workload("monitoring", "scraper", "app: scraper", "scraper", false, 9090));
+    let run = env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+    assert!(
+        run.stderr.contains(
+            "warning: workloads without a sidecar would be cut off from default/my-service:80 if \
+             they call it (config does not say they do):\n  monitoring/deployment scraper (1 pod): \
+             no sidecar, namespace monitoring is not injected"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("created"), "{}", run.stdout);
+}
+
+#[test]
+fn selectors_matching_nothing_disabled_modes_and_name_clashes() {
+    let env = env_with("");
+    let run = env.run(&["mtls", "default", "--selector", "app=ghost", "--mode", "STRICT"]).ok();
+    assert!(run.stderr.contains("warning: DM0306 no pod matches the selector"), "{}", run.stderr);
+    assert!(run.stdout.contains("peerauthentication.security.istio.io/ghost in default created"));
+
+    let run =
+        env.run(&["mtls", "default", "--selector", "app=my-service", "--mode", "DISABLE"]).ok();
+    assert!(
+        run.stderr.contains("note: DM0307 mTLS would be disabled: traffic to these workloads is plaintext:\n  default/deployment my-service (1 pod)"),
+        "{}",
+        run.stderr
+    );
+
+    let run = env
+        .run(&["mtls", "default", "--selector", "app=other", "--mode", "STRICT", "--name", "ghost"])
+        .code(1);
+    assert!(
+        run.stderr
+            .contains("PeerAuthentication default/ghost exists and applies to pods app=ghost"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sidecars_send_plaintext_when_auto_mtls_is_off() {
+    let env = env_with(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\n\
+         data: {mesh: \"enableAutoMtls: false\\n\"}\n",
+    );
+    let run = env.run(&["mtls", "default", "--mode", "STRICT"]).code(1);
+    assert!(run.stderr.contains("mesh config turns auto mTLS off"), "{}", run.stderr);
+    assert!(run.stderr.contains("Service default/my-service:80"), "{}", run.stderr);
+    assert!(env.writes().is_empty());
+}

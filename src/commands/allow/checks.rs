@@ -11,7 +11,7 @@ use crate::{
     commands::authz::{
         checks::{Check, Severity},
         ports::{PortUse, classify, served_ports, service_port_message},
-        scope::{Scope, group_pods},
+        scope::{Scope, group_pods, why_no_sidecar},
     },
     mesh::{
         Snapshot, authorization_policy::Action, policy_build::authorization_policy::RuleSpec,
@@ -35,6 +35,7 @@ impl Checks<'_> {
     pub fn run(&self) -> Vec<Check> {
         let mut out = Vec::new();
         out.extend(self.selects_no_pods());
+        out.extend(self.not_enforced());
         out.extend(self.unknown_sources());
         out.extend(self.identity_without_strict());
         out.extend(self.http_fields_on_tcp());
@@ -60,6 +61,24 @@ impl Checks<'_> {
                     self.scope
                 ),
             )
+        })
+    }
+
+    /// Pods in scope without a proxy: nothing enforces an AuthorizationPolicy on them.
+    fn not_enforced(&self) -> Option<Check> {
+        let snap = self.after;
+        let bare: Vec<u32> =
+            self.pods().into_iter().filter(|&id| !snap.workload_of_pod(id).has_proxy()).collect();
+        (!bare.is_empty()).then(|| {
+            let items = group_pods(snap, bare)
+                .into_iter()
+                .map(|g| format!("{g}: {}", why_no_sidecar(snap, g.representative())));
+            Check::new(
+                Severity::Warn,
+                None,
+                "these pods have no sidecar, so nothing enforces the policy on them",
+            )
+            .items(items)
         })
     }
 

@@ -14,8 +14,10 @@ pub struct Loaded {
 
 /// Reads the Snapshot, with the mesh config from `control_plane`.
 pub async fn list_snapshot(cluster: &Cluster, control_plane: &str) -> anyhow::Result<Loaded> {
-    let options =
-        LoadOptions { control_plane_namespace: control_plane.to_string(), ..LoadOptions::default() };
+    let options = LoadOptions {
+        control_plane_namespace: control_plane.to_string(),
+        ..LoadOptions::default()
+    };
     let (builder, report) = cluster.collect_snapshot(&options).await?;
     let mut notes = Vec::new();
     let groups: std::collections::BTreeSet<&str> =
