@@ -9,7 +9,7 @@ use crate::{
     analysis::codes,
     authz::{MtlsMode, effective_mtls, policy::applicable_policies},
     commands::authz::{
-        checks::{Check, Severity},
+        checks::{Check, Severity, some_of},
         ports::{PortUse, classify, served_ports, service_port_message},
         scope::{Scope, group_pods, why_no_sidecar},
     },
@@ -297,13 +297,13 @@ impl Checks<'_> {
         let items: Vec<String> = lost
             .iter()
             .map(|l| {
-                let reasons: Vec<&str> = l.caller.reasons.iter().map(String::as_str).collect();
+                let reasons: Vec<String> = l.caller.reasons.iter().cloned().collect();
                 format!(
                     "{} {} {} ({})",
                     l.caller.who,
                     l.caller.who.calls(),
-                    l.ports.join(", "),
-                    reasons.join("; ")
+                    some_of(&l.ports, 3, ", "),
+                    some_of(&reasons, 2, "; ")
                 )
             })
             .collect();

@@ -3,6 +3,9 @@
 
 use crate::{analysis::codes::Code, error::Problems, output::Ui};
 
+/// At most this many objects are listed under one check.
+pub const MAX_ITEMS: usize = 25;
+
 /// How much a check weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -36,9 +39,14 @@ impl Check {
         Self { severity, code, message: message.into(), items: Vec::new() }
     }
 
-    /// Adds the objects concerned.
+    /// Adds the objects concerned, listing at most [`MAX_ITEMS`] and counting the rest.
     pub fn items(mut self, items: impl IntoIterator<Item = String>) -> Self {
         self.items.extend(items);
+        let more = self.items.len().saturating_sub(MAX_ITEMS);
+        if more > 0 {
+            self.items.truncate(MAX_ITEMS);
+            self.items.push(format!("... and {more} more"));
+        }
         self
     }
 
@@ -56,6 +64,15 @@ impl Check {
             text.push_str(item);
         }
         text
+    }
+}
+
+/// Joins `items` with `separator`, naming at most `max` of them and counting the rest.
+pub fn some_of(items: &[String], max: usize, separator: &str) -> String {
+    let shown = items.iter().take(max).cloned().collect::<Vec<_>>().join(separator);
+    match items.len().saturating_sub(max) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
     }
 }
 
@@ -95,6 +112,16 @@ mod tests {
                 .items(["shop/pod a".to_string(), "shop/pod b".to_string()]);
         assert_eq!(check.text(), "DM0301 no sidecar:\n  shop/pod a\n  shop/pod b");
         assert_eq!(Check::new(Severity::Note, None, "fine").text(), "fine");
+        let long = Check::new(Severity::Note, None, "many").items((0..30).map(|i| i.to_string()));
+        assert_eq!(long.items.len(), MAX_ITEMS + 1);
+        assert_eq!(long.items.last().unwrap(), "... and 5 more");
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let items: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(some_of(&items, 3, ", "), "a, b, c");
+        assert_eq!(some_of(&items, 2, "; "), "a; b and 1 more");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
     },
     commands::authz::{
         callers::{Who, callers},
-        checks::{Check, Severity},
+        checks::{Check, Severity, some_of},
         ports::{PortUse, classify, served_ports, service_port_message},
         scope::{Scope, group_pods, why_no_sidecar},
     },
@@ -26,9 +26,6 @@ use crate::{
         selector::is_selectorless,
     },
 };
-
-/// At most this many objects are listed under one check.
-const MAX_ITEMS: usize = 25;
 
 /// The Snapshot before and after the write, and the intended policy.
 pub struct Preflight<'a> {
@@ -97,7 +94,7 @@ impl Preflight<'_> {
                 "STRICT would apply to workloads without a sidecar: nothing enforces it there, \
                  and once they restart with one their callers without a sidecar are cut off",
             )
-            .items(capped(items)),
+            .items(items),
         )
     }
 
@@ -125,14 +122,11 @@ impl Preflight<'_> {
                 .filter_map(|s| {
                     let ports = closed.get(s)?;
                     let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-                    Some(format!(
-                        "{}:{}",
-                        self.after.services().at(*s).metadata.key(),
-                        ports.join(",")
-                    ))
+                    let key = self.after.services().at(*s).metadata.key();
+                    Some(format!("{key}:{}", ports.join(",")))
                 })
                 .collect();
-            list.join(", ")
+            some_of(&list, 3, ", ")
         };
         let (mut seen, mut may) = (Vec::new(), Vec::new());
         for caller in callers(self.after, &ids, true) {
@@ -147,13 +141,13 @@ impl Preflight<'_> {
                 }
             };
             if caller.seen {
-                let reasons: Vec<&str> = caller.reasons.iter().map(String::as_str).collect();
+                let reasons: Vec<String> = caller.reasons.iter().cloned().collect();
                 seen.push(format!(
                     "{} {} {} ({}); {why}",
                     caller.who,
                     caller.who.calls(),
                     describe(&caller.services),
-                    reasons.join("; ")
+                    some_of(&reasons, 2, "; ")
                 ));
             } else {
                 may.push(format!("{}: {why}", caller.who));
@@ -168,7 +162,7 @@ impl Preflight<'_> {
                     None,
                     format!("callers without a sidecar would be cut off from {all}"),
                 )
-                .items(capped(seen.into_iter())),
+                .items(seen),
             );
         }
         if !may.is_empty() {
@@ -181,7 +175,7 @@ impl Preflight<'_> {
                          (config does not say they do)"
                     ),
                 )
-                .items(capped(may.into_iter())),
+                .items(may),
             );
         }
         out
@@ -247,7 +241,7 @@ impl Preflight<'_> {
                 code,
                 "clients that apply these DestinationRules would be cut off",
             )
-            .items(capped(items.into_iter())),
+            .items(items),
         )
     }
 
@@ -280,7 +274,7 @@ impl Preflight<'_> {
                 "mesh config turns auto mTLS off, so sidecars would send plaintext to these \
                  Services unless a DestinationRule sets tls.mode: ISTIO_MUTUAL",
             )
-            .items(capped(items.into_iter()))
+            .items(items)
         })
     }
 
@@ -424,7 +418,7 @@ impl Preflight<'_> {
                 Some(&codes::MTLS_DISABLED),
                 "mTLS would be disabled: traffic to these workloads is plaintext",
             )
-            .items(capped(group_pods(snap, disabled).into_iter().map(|g| g.to_string())))
+            .items(group_pods(snap, disabled).into_iter().map(|g| g.to_string()))
         })
     }
 }
@@ -495,15 +489,4 @@ fn newly_failing(
     now.endpoints
         .iter()
         .any(|e| !e.succeeds && source(&e.client.source) && reached.contains(e.endpoint.as_str()))
-}
-
-/// The first [`MAX_ITEMS`] lines, then how many more there are.
-fn capped(items: impl Iterator<Item = String>) -> Vec<String> {
-    let all: Vec<String> = items.collect();
-    let more = all.len().saturating_sub(MAX_ITEMS);
-    let mut out: Vec<String> = all.into_iter().take(MAX_ITEMS).collect();
-    if more > 0 {
-        out.push(format!("... and {more} more"));
-    }
-    out
 }
