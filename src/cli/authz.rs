@@ -54,8 +54,8 @@ pub struct AuthzArgs {
     #[arg(long, value_name = "HOST,...", value_delimiter = ',')]
     pub hosts: Vec<String>,
 
-    /// The policy name (default: TARGET with -allow or -deny; `namespace-allow` or
-    /// `namespace-deny` for the namespace)
+    /// The policy name (default: the Service or workload name with -allow or -deny, e.g.
+    /// cart-allow; `namespace-allow` or `namespace-deny` for the namespace)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 

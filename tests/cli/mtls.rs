@@ -497,3 +497,15 @@ fn sidecars_send_plaintext_when_auto_mtls_is_off() {
     assert!(run.stderr.contains("Service default/my-service:80"), "{}", run.stderr);
     assert!(env.writes().is_empty());
 }
+
+#[test]
+fn kubectl_runs_mtls_as_a_plugin() {
+    let env = env_with("");
+    let run = env.run_plugin(&["mtls", "default", "--mode", "STRICT", "--dry-run=client"]);
+    let run = run.ok();
+    assert_eq!(
+        run.stdout,
+        "peerauthentication.security.istio.io/default in default created (dry run)\n"
+    );
+    assert!(env.writes().is_empty());
+}
