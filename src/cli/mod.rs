@@ -3,6 +3,7 @@
 
 mod authz;
 mod check;
+mod dashboard;
 mod expose;
 mod inject;
 mod mtls;
@@ -14,6 +15,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use authz::AuthzArgs;
 pub use check::CheckArgs;
+pub use dashboard::{Addon, DashboardArgs};
 pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
 pub use mtls::MtlsArgs;
@@ -33,6 +35,7 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
                   kubectl debatemesh expose my-service --path /my-service\n  \
                   kubectl debatemesh mtls shop --mode STRICT\n  \
                   kubectl debatemesh allow app=web -n shop --from ingress --methods GET\n  \
+                  kubectl debatemesh dashboard kiali\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -159,6 +162,7 @@ pub enum Command {
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+
     /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
     Expose(ExposeArgs),
 
@@ -176,6 +180,9 @@ pub enum Command {
     /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
     #[command(after_help = authz::DENY_EXAMPLES)]
     Deny(AuthzArgs),
+
+    /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
+    Dashboard(DashboardArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -6,6 +6,7 @@ pub mod authz;
 pub mod check;
 pub mod complete;
 pub mod completion;
+pub mod dashboard;
 pub mod expose;
 pub mod inject;
 pub mod inject_status;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             None => inject::run(global, args, ui).await,
         },
         Command::Check(args) => check::run(global, args, ui).await,
+        Command::Dashboard(args) => dashboard::run(global, args, ui).await,
         Command::Expose(args) => expose::run(global, args, ui).await,
         Command::Unexpose(args) => expose::unexpose::run(global, args, ui).await,
         Command::Mtls(args) => mtls::run(global, args, ui).await,

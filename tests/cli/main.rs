@@ -9,6 +9,7 @@ mod harness;
 mod allow;
 mod analyzers;
 mod check;
+mod dashboard;
 mod expose;
 mod faults;
 mod inject;
