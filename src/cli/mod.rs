@@ -1,20 +1,24 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod authz;
 mod check;
 mod dashboard;
 mod expose;
 mod inject;
+mod mtls;
 mod version;
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use authz::AuthzArgs;
 pub use check::CheckArgs;
 pub use dashboard::{Addon, DashboardArgs};
 pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use mtls::MtlsArgs;
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
 /// The whole command line.
@@ -29,6 +33,8 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
                   kubectl debatemesh expose my-service --path /my-service\n  \
+                  kubectl debatemesh mtls shop --mode STRICT\n  \
+                  kubectl debatemesh allow app=web -n shop --from ingress --methods GET\n  \
                   kubectl debatemesh dashboard kiali\n  \
                   kubectl debatemesh version"
 )]
@@ -162,6 +168,18 @@ pub enum Command {
 
     /// Remove the routes `expose` added, and the objects it created that nothing else uses
     Unexpose(UnexposeArgs),
+
+    /// Set the mTLS mode (PeerAuthentication) of the mesh, a namespace or a workload, after
+    /// checking who would be cut off
+    Mtls(MtlsArgs),
+
+    /// Let callers in (AuthorizationPolicy ALLOW), after checking who else would be locked out
+    #[command(after_help = authz::ALLOW_EXAMPLES)]
+    Allow(AuthzArgs),
+
+    /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
+    #[command(after_help = authz::DENY_EXAMPLES)]
+    Deny(AuthzArgs),
 
     /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
     Dashboard(DashboardArgs),

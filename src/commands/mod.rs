@@ -1,6 +1,8 @@
 //! One file per command: each gathers its input, calls the pure parts and hands the result to
 //! `output`.
 
+pub mod allow;
+pub mod authz;
 pub mod check;
 pub mod complete;
 pub mod completion;
@@ -9,12 +11,14 @@ pub mod expose;
 pub mod inject;
 pub mod inject_status;
 pub mod input;
+pub mod mtls;
 pub mod version;
 pub mod writes;
 
 use crate::{
     cli::{Cli, Command, InjectSubcommand},
     error::ExitStatus,
+    mesh::authorization_policy::Action,
     output::Ui,
 };
 
@@ -30,6 +34,9 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
         Command::Dashboard(args) => dashboard::run(global, args, ui).await,
         Command::Expose(args) => expose::run(global, args, ui).await,
         Command::Unexpose(args) => expose::unexpose::run(global, args, ui).await,
+        Command::Mtls(args) => mtls::run(global, args, ui).await,
+        Command::Allow(args) => allow::run(global, args, Action::Allow, ui).await,
+        Command::Deny(args) => allow::run(global, args, Action::Deny, ui).await,
         Command::Version(args) => version::run(global, args, ui).await,
         Command::Completion(args) => completion::run(args, ui),
     }

@@ -21,6 +21,7 @@ pub mod mesh_config;
 pub mod meta;
 pub mod peer_authentication;
 pub mod pod;
+pub mod policy_build;
 pub mod protocol;
 pub mod request_authentication;
 pub mod resource;

@@ -6,6 +6,7 @@ mod support;
 
 mod harness;
 
+mod allow;
 mod analyzers;
 mod check;
 mod dashboard;
@@ -13,6 +14,7 @@ mod expose;
 mod faults;
 mod inject;
 mod krew;
+mod mtls;
 mod secrets;
 mod semantics;
 mod server;
