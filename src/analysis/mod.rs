@@ -3,7 +3,11 @@
 //! findings whether it came from a cluster or from files.
 
 pub mod codes;
+mod conflicts;
 mod finding;
+mod injection;
+mod ports;
+mod references;
 pub mod report;
 pub mod resilience;
 
@@ -37,7 +41,39 @@ pub trait Analyzer: Sync {
 
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
-    vec![&resilience::RouteRetries, &resilience::EjectAll, &resilience::GatewayErrorThreshold]
+    vec![
+        // references
+        &references::VirtualServiceGateways,
+        &references::VirtualServiceDestinations,
+        &references::VirtualServiceSubsets,
+        &references::GatewayWorkloads,
+        &references::GatewayCredentials,
+        &references::DestinationRuleHosts,
+        &references::DestinationRuleSubsets,
+        &references::HttpRouteParents,
+        &references::HttpRouteBackends,
+        // conflicts
+        &conflicts::GatewayConflicts,
+        &conflicts::VirtualServiceHostConflicts,
+        &conflicts::VirtualServiceGatewayMerges,
+        &conflicts::DestinationRuleConflicts,
+        &conflicts::ShadowedRoutes,
+        &conflicts::PeerAuthenticationLevelConflicts,
+        &conflicts::PeerAuthenticationWorkloadConflicts,
+        // injection
+        &injection::NamespaceInjectionLabels,
+        &injection::InjectionRevisions,
+        &injection::PodSidecars,
+        &injection::NamespaceNotInjected,
+        &injection::SidecarRevisions,
+        // ports
+        &ports::ServicePortProtocols,
+        &ports::WorkloadPortProtocols,
+        // resilience
+        &resilience::RouteRetries,
+        &resilience::EjectAll,
+        &resilience::GatewayErrorThreshold,
+    ]
 }
 
 /// What one run of every analyzer gave.

@@ -1,7 +1,12 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod authz;
+mod check;
+mod dashboard;
+mod expose;
 mod inject;
+mod mtls;
 mod resilience;
 mod version;
 
@@ -9,7 +14,12 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use authz::AuthzArgs;
+pub use check::CheckArgs;
+pub use dashboard::{Addon, DashboardArgs};
+pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use mtls::MtlsArgs;
 pub use resilience::{ResilienceArgs, ResilienceShowArgs, ResilienceSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
@@ -24,6 +34,11 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh expose my-service --path /my-service\n  \
+                  kubectl debatemesh resilience my-service --preset standard\n  \
+                  kubectl debatemesh mtls shop --mode STRICT\n  \
+                  kubectl debatemesh allow app=web -n shop --from ingress --methods GET\n  \
+                  kubectl debatemesh dashboard kiali\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -99,6 +114,36 @@ pub struct WriteArgs {
     pub force: bool,
 }
 
+/// Where a reading command gets its objects: the live cluster, files, or files laid over the
+/// cluster. Shared by `check` and `can`.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Read objects from files, folders or `-` (stdin) instead of the cluster; repeatable
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+
+    /// Read folders given with -f recursively
+    #[arg(short = 'R', long, requires = "files")]
+    pub recursive: bool,
+
+    /// Lay the -f files over the live cluster state, as if they were applied
+    #[arg(long, requires = "files")]
+    pub use_cluster: bool,
+
+    /// With -f and no cluster, do not assume what every Istio cluster has (the ingress gateway,
+    /// the default mesh config)
+    #[arg(long)]
+    pub no_defaults: bool,
+
+    /// Objects per page when listing from the cluster
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub page_size: u32,
+
+    /// The Istio control-plane namespace, where the mesh config lives
+    #[arg(long, value_name = "NS", default_value = "istio-system")]
+    pub istio_namespace: String,
+}
+
 /// `--dry-run` as kubectl spells it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum DryRun {
@@ -117,8 +162,33 @@ pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
 
+    /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
+    /// injection, ports and resilience, live or from files
+    Check(CheckArgs),
+
+    /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
+    Expose(ExposeArgs),
+
+    /// Remove the routes `expose` added, and the objects it created that nothing else uses
+    Unexpose(UnexposeArgs),
+
     /// Set retries, timeouts and circuit breakers for a Service, or show the ones in effect
     Resilience(Box<ResilienceArgs>),
+
+    /// Set the mTLS mode (PeerAuthentication) of the mesh, a namespace or a workload, after
+    /// checking who would be cut off
+    Mtls(MtlsArgs),
+
+    /// Let callers in (AuthorizationPolicy ALLOW), after checking who else would be locked out
+    #[command(after_help = authz::ALLOW_EXAMPLES)]
+    Allow(AuthzArgs),
+
+    /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
+    #[command(after_help = authz::DENY_EXAMPLES)]
+    Deny(AuthzArgs),
+
+    /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
+    Dashboard(DashboardArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

@@ -72,7 +72,11 @@ fn run_grid() -> usize {
             for code in &case.codes {
                 assert!(!codes::lookup(code).is_empty(), "{}: unknown code {code}", case.id);
             }
+            // A fixture is the whole world, as `check -f` treats files.
             let mut builder = SnapshotBuilder::new();
+            for kind in debatemesh::mesh::Kind::ALL {
+                builder.mark_loaded(kind);
+            }
             let (_, errors) =
                 load_manifest(&mut builder, &format!("{}.yaml", case.id), case.fixture.as_bytes())
                     .unwrap_or_else(|e| panic!("{}: fixture does not parse: {e}", case.id));

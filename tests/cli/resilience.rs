@@ -799,3 +799,39 @@ fn runs_as_a_kubectl_plugin() {
     );
     assert_eq!(route_retries(&stored(&env, "virtualservices", "cart"), 0), &json!({"attempts": 0}));
 }
+
+#[test]
+fn check_reports_the_same_traps_from_files() {
+    let env = Env::new();
+    let file = env.dir.path().join("cart.yaml");
+    let objects = format!(
+        "{SERVICE}---\n{}",
+        r#"apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: cart, namespace: shop}
+spec:
+  hosts: [cart]
+  http:
+  - route: [{destination: {host: cart}}]
+    retries: {attempts: 3, perTryTimeout: 5s, retryOn: 5xx}
+    timeout: 10s
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cart, namespace: shop}
+spec:
+  host: cart
+  trafficPolicy:
+    outlierDetection: {consecutiveGatewayErrors: 5, maxEjectionPercent: 100}
+"#
+    );
+    std::fs::write(&file, objects).unwrap();
+    let run = env.run(&["check", "-f", file.to_str().unwrap(), "-o", "json"]);
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let text = report.to_string();
+    for code in ["DM0701", "DM0702", "DM0704", "DM0705"] {
+        assert!(text.contains(code), "{code} missing from {text}");
+    }
+    assert!(!text.contains("DM0703") && !text.contains("DM0706"), "{text}");
+}

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::catalog::Catalog;
 use super::discovery::{self, ServerVersion};
 use super::openapi;
+use super::portforward;
 use super::proto;
 use super::reads::{self, Call};
 use super::router::{Reply, Req, Route, Target, route};
@@ -223,6 +224,23 @@ impl Shared {
                 attrs.name,
             );
             return (Reply::error(&e), false);
+        }
+        if portforward::is_port_forward(target) {
+            // From 1.35 a WebSocket upgrade (a GET) also needs `create`, as SPDY's POST does.
+            let create = Attributes { verb: "create", ..attrs };
+            if portforward::needs_create_too(&self.version, req) && self.denied(user, &create) {
+                let e = ApiError::forbidden(
+                    user,
+                    "create",
+                    create.group,
+                    create.resource,
+                    create.subresource,
+                    create.namespace,
+                    create.name,
+                );
+                return (Reply::error(&e), false);
+            }
+            return (portforward::connect(self, req, target), true);
         }
         if target.kind.is_access_review() {
             return (self.access_review(req, user, target), true);

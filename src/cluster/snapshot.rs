@@ -1,0 +1,237 @@
+//! Reads a Snapshot from the cluster: one paginated LIST per kind, kinds listed concurrently
+//! with a bounded number in flight, Pods, ReplicaSets, ServiceAccounts, Secrets and injector
+//! webhooks as metadata only, and only the mesh config ConfigMap. Items are decoded page by
+//! page straight into the slim `mesh` types, so only the fields analysis needs stay in memory.
+//!
+//! Kinds the cluster does not serve (Istio or the Gateway API not installed) are left out and
+//! reported; the analyzers that need them are skipped. Secrets, webhooks and the mesh config
+//! are optional: a 403 on them is a note, not a failure, since many users may not read them.
+
+use futures::{StreamExt, stream};
+
+use super::{Cluster, ClusterError, ListOptions, Scope, kinds};
+use crate::mesh::{
+    Origin,
+    authorization_policy::AuthorizationPolicy,
+    core::{ConfigMap, Namespace, Secret, ServiceAccount},
+    destination_rule::DestinationRule,
+    gateway::Gateway,
+    gateway_api::{HttpRoute, K8sGateway},
+    peer_authentication::PeerAuthentication,
+    pod::Pod,
+    request_authentication::RequestAuthentication,
+    service::Service,
+    service_entry::ServiceEntry,
+    sidecar::Sidecar,
+    snapshot::{SnapshotBuilder, Stored},
+    virtual_service::VirtualService,
+    webhook::MutatingWebhookConfiguration,
+    workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet},
+};
+
+/// How the Snapshot is read.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Items per page.
+    pub page_size: u32,
+    /// Lists in flight at once.
+    pub concurrency: usize,
+    /// Where the mesh config ConfigMap lives.
+    pub control_plane_namespace: String,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { page_size: 500, concurrency: 6, control_plane_namespace: "istio-system".into() }
+    }
+}
+
+/// What the load left out.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    /// Kinds the cluster does not serve.
+    pub not_served: Vec<&'static kinds::Kind>,
+    /// Optional kinds we may not list, with the server's message.
+    pub forbidden: Vec<(&'static kinds::Kind, String)>,
+    /// Objects read.
+    pub objects: usize,
+}
+
+type Apply = Box<dyn FnOnce(&mut SnapshotBuilder) + Send>;
+
+/// One kind to list: into which mesh type, whether as metadata only, whether optional.
+struct Job {
+    kind: &'static kinds::Kind,
+    metadata_only: bool,
+    optional: bool,
+    field_selector: Option<String>,
+    namespace: Option<String>,
+}
+
+impl Cluster {
+    /// Lists every kind the analyzers read into a builder.
+    pub async fn collect_snapshot(
+        &self,
+        options: &LoadOptions,
+    ) -> Result<(SnapshotBuilder, LoadReport), ClusterError> {
+        let full = |kind| Job {
+            kind,
+            metadata_only: false,
+            optional: false,
+            field_selector: None,
+            namespace: None,
+        };
+        let meta = |kind| Job {
+            kind,
+            metadata_only: true,
+            optional: false,
+            field_selector: None,
+            namespace: None,
+        };
+        let jobs = vec![
+            full(&kinds::NAMESPACE),
+            full(&kinds::SERVICE),
+            meta(&kinds::POD),
+            meta(&kinds::REPLICA_SET),
+            meta(&kinds::SERVICE_ACCOUNT),
+            full(&kinds::DEPLOYMENT),
+            full(&kinds::STATEFUL_SET),
+            full(&kinds::DAEMON_SET),
+            Job { optional: true, ..meta(&kinds::SECRET) },
+            Job { optional: true, ..meta(&kinds::MUTATING_WEBHOOK) },
+            Job {
+                optional: true,
+                field_selector: Some("metadata.name=istio".into()),
+                namespace: Some(options.control_plane_namespace.clone()),
+                ..full(&kinds::CONFIG_MAP)
+            },
+            full(&kinds::GATEWAY),
+            full(&kinds::VIRTUAL_SERVICE),
+            full(&kinds::DESTINATION_RULE),
+            full(&kinds::SERVICE_ENTRY),
+            full(&kinds::SIDECAR),
+            full(&kinds::PEER_AUTHENTICATION),
+            full(&kinds::AUTHORIZATION_POLICY),
+            full(&kinds::REQUEST_AUTHENTICATION),
+            full(&kinds::K8S_GATEWAY),
+            full(&kinds::HTTP_ROUTE),
+        ];
+
+        let mut report = LoadReport::default();
+        let mut builder =
+            SnapshotBuilder::new().control_plane_namespace(&options.control_plane_namespace);
+        let results: Vec<Result<Outcome, ClusterError>> = stream::iter(jobs)
+            .map(|job| self.run_job(job, options.page_size))
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            match result? {
+                Outcome::Loaded(apply, count) => {
+                    report.objects += count;
+                    apply(&mut builder);
+                }
+                Outcome::NotServed(kind) => report.not_served.push(kind),
+                Outcome::Forbidden(kind, why) => report.forbidden.push((kind, why)),
+            }
+        }
+        report.not_served.sort_by_key(|k| (k.group, k.kind));
+        report.forbidden.sort_by_key(|(k, _)| (k.group, k.kind));
+        Ok((builder, report))
+    }
+
+    async fn run_job(&self, job: Job, page_size: u32) -> Result<Outcome, ClusterError> {
+        let Some(resource) = self.try_resource(job.kind).await? else {
+            return Ok(Outcome::NotServed(job.kind));
+        };
+        let options = ListOptions {
+            label_selector: None,
+            field_selector: job.field_selector.clone(),
+            metadata_only: job.metadata_only,
+            page_size,
+        };
+        let scope = match &job.namespace {
+            Some(ns) => Scope::Namespace(ns),
+            None => Scope::All,
+        };
+        let k = job.kind;
+        macro_rules! load {
+            ($ty:ty) => {
+                self.load::<$ty>(&resource, scope, &options).await
+            };
+        }
+        let loaded = if k == &kinds::NAMESPACE {
+            load!(Namespace)
+        } else if k == &kinds::SERVICE {
+            load!(Service)
+        } else if k == &kinds::POD {
+            load!(Pod)
+        } else if k == &kinds::REPLICA_SET {
+            load!(ReplicaSet)
+        } else if k == &kinds::SERVICE_ACCOUNT {
+            load!(ServiceAccount)
+        } else if k == &kinds::DEPLOYMENT {
+            load!(Deployment)
+        } else if k == &kinds::STATEFUL_SET {
+            load!(StatefulSet)
+        } else if k == &kinds::DAEMON_SET {
+            load!(DaemonSet)
+        } else if k == &kinds::SECRET {
+            load!(Secret)
+        } else if k == &kinds::MUTATING_WEBHOOK {
+            load!(MutatingWebhookConfiguration)
+        } else if k == &kinds::CONFIG_MAP {
+            load!(ConfigMap)
+        } else if k == &kinds::GATEWAY {
+            load!(Gateway)
+        } else if k == &kinds::VIRTUAL_SERVICE {
+            load!(VirtualService)
+        } else if k == &kinds::DESTINATION_RULE {
+            load!(DestinationRule)
+        } else if k == &kinds::SERVICE_ENTRY {
+            load!(ServiceEntry)
+        } else if k == &kinds::SIDECAR {
+            load!(Sidecar)
+        } else if k == &kinds::PEER_AUTHENTICATION {
+            load!(PeerAuthentication)
+        } else if k == &kinds::AUTHORIZATION_POLICY {
+            load!(AuthorizationPolicy)
+        } else if k == &kinds::REQUEST_AUTHENTICATION {
+            load!(RequestAuthentication)
+        } else if k == &kinds::K8S_GATEWAY {
+            load!(K8sGateway)
+        } else {
+            load!(HttpRoute)
+        };
+        match loaded {
+            Ok(outcome) => Ok(outcome),
+            Err(e) if job.optional && e.code() == Some(403) => {
+                Ok(Outcome::Forbidden(job.kind, e.failure().to_string()))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn load<R: Stored + Send>(
+        &self,
+        resource: &super::Resource,
+        scope: Scope<'_>,
+        options: &ListOptions,
+    ) -> Result<Outcome, ClusterError> {
+        let items: Vec<R> = self.list(resource, scope, options).await?;
+        let count = items.len();
+        let apply: Apply = Box::new(move |builder: &mut SnapshotBuilder| {
+            builder.mark_loaded(R::KIND);
+            for item in items {
+                builder.add(item, Origin::Cluster);
+            }
+        });
+        Ok(Outcome::Loaded(apply, count))
+    }
+}
+
+enum Outcome {
+    Loaded(Apply, usize),
+    NotServed(&'static kinds::Kind),
+    Forbidden(&'static kinds::Kind, String),
+}

@@ -1,0 +1,155 @@
+//! `check`: its input (files, folders, stdin, the live cluster), its request pattern, its
+//! output formats and exit codes.
+
+use crate::harness::Env;
+
+fn write(env: &Env, name: &str, text: &str) -> String {
+    let path = env.dir.path().join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn broken_yaml_names_the_file_and_line() {
+    let env = Env::new();
+    let file = write(
+        &env,
+        "bad.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  labels: [unclosed\n",
+    );
+    let run = env.run(&["check", "-f", &file]).code(2);
+    let line = run.stderr.lines().next().unwrap();
+    assert!(line.starts_with(&format!("error: {file}:")), "{line}");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(env.server.requests().is_empty());
+}
+
+#[test]
+fn documents_without_a_name_or_kind_are_errors_naming_the_line() {
+    let env = Env::new();
+    let file =
+        write(&env, "noname.yaml", "apiVersion: v1\nkind: Service\nmetadata: {}\n---\nfoo: bar\n");
+    let run = env.run(&["check", "-f", &file]).code(2);
+    assert!(run.stderr.starts_with(&format!("error: {file}:1")), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn missing_paths_and_bad_flags_exit_2_with_one_line() {
+    let env = Env::new();
+    env.run(&["check", "-f", "/nonexistent/dir"]).code(2).one_error_line("/nonexistent/dir");
+    let file = write(&env, "ok.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    env.run(&["check", "-f", &file, "--fail-on", "fatal"]).code(2).one_error_line("--fail-on");
+    env.run(&["check", "-f", &file, "--suppress", "nonsense"]).code(2).one_error_line("--suppress");
+    env.run(&["check", "-f", &file, "-o", "xml"]).code(2).one_error_line("-o");
+    env.run(&["check", "-f", &file, "-n", "Bad_NS"]).code(2).one_error_line("Bad_NS");
+    assert!(env.server.requests().is_empty());
+}
+
+#[test]
+fn unknown_kinds_are_skipped_and_counted() {
+    let env = Env::new();
+    let file = write(
+        &env,
+        "mixed.yaml",
+        "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f, namespace: a}\n\
+         ---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t, namespace: a}\n\
+         ---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    );
+    let run = env.run(&["check", "-f", &file, "--no-defaults"]).ok();
+    assert!(
+        run.stderr.contains("skipped 2 objects of kinds this tool does not analyze"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+}
+
+#[test]
+fn folders_stdin_and_lists_are_read() {
+    let env = Env::new();
+    write(&env, "in/a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    write(&env, "in/sub/b.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n");
+    write(&env, "in/notes.txt", "not a manifest");
+    let dir = env.dir.path().join("in");
+    let dir = dir.to_str().unwrap();
+    let run = env.run(&["check", "-f", dir, "--no-defaults"]).ok();
+    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+    let run = env.run(&["check", "-f", dir, "-R", "--no-defaults"]).ok();
+    assert!(run.stdout.contains("in 2 objects"), "{}", run.stdout);
+
+    let list = write(
+        &env,
+        "list.json",
+        r#"{"apiVersion":"v1","kind":"List","items":[
+            {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}},
+            {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"y"}}]}"#,
+    );
+    let run = env.run(&["check", "-f", &list, "--no-defaults", "-o", "json"]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["summary"]["objects"], 2);
+}
+
+#[test]
+fn offline_defaults_are_announced_and_can_be_turned_off() {
+    let env = Env::new();
+    let file = write(&env, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    let run = env.run(&["check", "-f", &file]).ok();
+    assert!(
+        run.stderr.contains("no cluster: assuming what every Istio cluster has"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Service istio-system/istio-ingressgateway"), "{}", run.stderr);
+    let run = env.run(&["check", "-f", &file, "--no-defaults"]).ok();
+    assert!(!run.stderr.contains("assuming"), "{}", run.stderr);
+}
+
+#[test]
+fn live_check_lists_each_kind_once_and_gets_nothing_by_name() {
+    let env = Env::new();
+    env.seed(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: a, image: b}]}\n",
+    );
+    let run = env.run(&["check", "-A", "--page-size", "1"]).ok();
+    assert!(run.stdout.ends_with("objects\n"), "{}", run.stdout);
+    let requests = env.server.requests();
+    let lists: Vec<_> = requests.iter().filter(|r| r.param("limit").is_some()).collect();
+    for r in &requests {
+        assert!(r.method == "GET", "no writes: {r:?}");
+        let is_discovery = r.path == "/apis" || r.path == "/api" || r.path == "/version";
+        assert!(
+            is_discovery || r.param("limit") == Some("1"),
+            "only paginated lists: {} {:?}",
+            r.path,
+            r.query
+        );
+    }
+    let pods: Vec<_> = lists.iter().filter(|r| r.path == "/api/v1/pods").collect();
+    assert!(!pods.is_empty());
+    assert!(pods.iter().all(|r| r.accept.contains("as=PartialObjectMetadataList")));
+    // Several namespaces at one item per page: the namespaces list continues across pages.
+    let ns_pages = lists.iter().filter(|r| r.path == "/api/v1/namespaces").count();
+    assert!(ns_pages > 1, "pages: {ns_pages}");
+}
+
+#[test]
+fn without_istio_the_core_checks_still_run_and_say_what_is_missing() {
+    let env = Env::with(crate::support::TestServer::builder().without_istio());
+    let run = env.run(&["check", "-A"]).ok();
+    assert!(run.stderr.contains("does not serve networking.istio.io"), "{}", run.stderr);
+    assert!(run.stderr.contains("does not serve security.istio.io"), "{}", run.stderr);
+}
+
+#[test]
+fn sarif_output_carries_the_required_fields() {
+    let env = Env::new();
+    let file = write(&env, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    let run = env.run(&["check", "-f", &file, "-o", "sarif"]).ok();
+    let log: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["runs"][0]["tool"]["driver"]["name"].is_string());
+    assert!(log["runs"][0]["results"].is_array());
+}
