@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::Env;
-use crate::support::Fault;
+use crate::support::{Fault, Forbid, TestServer};
 
 const VS_PATH: &str = "/apis/networking.istio.io/v1/namespaces/shop/virtualservices/cart";
 
@@ -834,4 +834,51 @@ spec:
         assert!(text.contains(code), "{code} missing from {text}");
     }
     assert!(!text.contains("DM0703") && !text.contains("DM0706"), "{text}");
+}
+
+#[test]
+fn without_cluster_wide_lists_only_the_services_namespace_is_searched() {
+    let forbid = |plural: &str| {
+        Forbid::anyone().verb("list").group("networking.istio.io").resource(plural).cluster_wide()
+    };
+    let env = Env::with(
+        TestServer::builder().forbid(forbid("virtualservices")).forbid(forbid("destinationrules")),
+    );
+    env.seed(&format!("{SERVICE}---\n{EXISTING}"));
+    let run = resilience(&env, &["--timeout", "5s", "--max-connections", "10"]).ok();
+    assert!(run.stderr.contains("only namespace shop was searched"), "{}", run.stderr);
+    assert!(run.stdout.contains("virtualservice.networking.istio.io/cart in shop configured"));
+    let lists: Vec<String> = env
+        .lists_of("virtualservices")
+        .iter()
+        .map(|r| format!("{} {}", r.path, r.status))
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            "/apis/networking.istio.io/v1/virtualservices 403",
+            "/apis/networking.istio.io/v1/namespaces/shop/virtualservices 200",
+        ]
+    );
+}
+
+#[test]
+fn subsets_with_their_own_blocks_are_named() {
+    let own = EXISTING.replace(
+        "  - {name: v2, labels: {version: v2}}",
+        "  - name: v2\n    labels: {version: v2}\n    trafficPolicy: {connectionPool: {tcp: {maxConnections: 5}}}",
+    );
+    let env = env_with(&own);
+    let run = resilience(&env, &["--max-connections", "100"]).ok();
+    assert!(
+        run.stderr.contains("DestinationRule shop/cart subset v2 has its own connectionPool"),
+        "{}",
+        run.stderr
+    );
+    let run = resilience(&env, &["--interval", "5s"]).ok();
+    assert!(
+        !run.stderr.contains("subset v2"),
+        "outlier settings are not hidden by a pool:\n{}",
+        run.stderr
+    );
 }

@@ -31,6 +31,9 @@ pub struct Forbid {
     /// Plural resource, or `plural/subresource`.
     pub resource: Option<String>,
     pub namespace: Option<String>,
+    /// Only requests across all namespaces (no namespace in the path), as when a user's Role
+    /// grants a verb in some namespaces but no ClusterRole grants it everywhere.
+    pub cluster_wide: bool,
 }
 
 impl Forbid {
@@ -64,6 +67,12 @@ impl Forbid {
         self
     }
 
+    /// Narrows the rule to requests across all namespaces.
+    pub fn cluster_wide(mut self) -> Forbid {
+        self.cluster_wide = true;
+        self
+    }
+
     fn matches(&self, user: &str, attrs: &Attributes<'_>) -> bool {
         let resource = match attrs.subresource {
             Some(sub) if !sub.is_empty() => format!("{}/{sub}", attrs.resource),
@@ -74,6 +83,7 @@ impl Forbid {
             && self.group.as_deref().is_none_or(|g| g == attrs.group)
             && self.resource.as_deref().is_none_or(|r| r == resource)
             && self.namespace.as_deref().is_none_or(|n| Some(n) == attrs.namespace)
+            && (!self.cluster_wide || attrs.namespace.is_none())
     }
 }
 
