@@ -162,10 +162,6 @@ pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
 
-    /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
-    /// injection, ports and resilience, live or from files
-    Check(CheckArgs),
-
     /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
     Expose(ExposeArgs),
 
@@ -186,6 +182,10 @@ pub enum Command {
     /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
     #[command(after_help = authz::DENY_EXAMPLES)]
     Deny(AuthzArgs),
+
+    /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
+    /// injection, ports and resilience, live or from files
+    Check(CheckArgs),
 
     /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
     Dashboard(DashboardArgs),
