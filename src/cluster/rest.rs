@@ -194,7 +194,7 @@ fn conflict_manager(message: Option<&str>) -> String {
 }
 
 /// Sorts a transport error into the failure a user can act on, from the error types inside it.
-fn classify(err: kube::Error) -> Failure {
+pub(super) fn classify(err: kube::Error) -> Failure {
     if let kube::Error::Auth(e) = &err {
         return Failure::Credentials(e.to_string());
     }

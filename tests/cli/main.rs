@@ -6,13 +6,17 @@ mod support;
 
 mod harness;
 
+mod allow;
 mod analyzers;
 mod can;
 mod check;
+mod dashboard;
+mod expose;
 mod faults;
-
 mod inject;
 mod krew;
+mod mtls;
+mod resilience;
 mod secrets;
 mod semantics;
 mod server;
