@@ -356,6 +356,23 @@ fn live_reads_the_cluster_and_cluster_failures_exit_3() {
     assert_eq!(by(&answer["decidedBy"]), "peerauthentication strict/default");
     assert!(!env.lists_of("authorizationpolicies").is_empty(), "policies were listed");
 
+    // A policy not yet applied, laid over the live state.
+    let change = write(
+        &env,
+        "deny.yaml",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+         metadata: {name: deny-other, namespace: strict}\n\
+         spec: {action: DENY, rules: [{from: [{source: {namespaces: [other]}}]}]}\n",
+    );
+    let query = ["can", "ns/other/sa/x", "strict/svc/api", "-o", "json"];
+    let before: Value = serde_json::from_str(&env.run(&query).code(0).stdout).unwrap();
+    assert_eq!(by(&before["decidedBy"]), "policy strict/allow-all rule 0");
+    let mut over = query.to_vec();
+    over.extend(["-f", &change, "--use-cluster"]);
+    let after: Value = serde_json::from_str(&env.run(&over).code(1).stdout).unwrap();
+    assert_eq!(by(&after["decidedBy"]), "policy strict/deny-other rule 0");
+    assert!(env.writes().is_empty(), "can never writes");
+
     let dir = tempfile::tempdir().unwrap();
     let port = crate::harness::closed_port();
     let kubeconfig =
