@@ -18,8 +18,6 @@ pub enum ExitStatus {
     Usage = 2,
     /// The cluster could not be reached or used.
     Cluster = 3,
-    /// The answer is not known until run time (`can`: a CUSTOM authorizer decides).
-    Undecided = 4,
 }
 
 impl ExitStatus {

@@ -80,8 +80,8 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
 fn exit_status(decision: Decision) -> ExitStatus {
     match decision {
         Decision::Allow => ExitStatus::Success,
-        Decision::Deny => ExitStatus::Problems,
-        Decision::Unknown => ExitStatus::Undecided,
+        // UNKNOWN is not a yes: an external authorizer may still refuse.
+        Decision::Deny | Decision::Unknown => ExitStatus::Problems,
     }
 }
 
