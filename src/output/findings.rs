@@ -13,29 +13,36 @@ pub struct Context {
     pub objects: usize,
 }
 
-/// The table: one block per resource, levels in words, then a summary line.
+/// The table: one block per resource, levels in words, then a summary line. Resources come in
+/// the order of their most severe finding (the report is sorted by level first), and each
+/// block lists all of that resource's findings.
 pub fn table(report: &Report, context: &Context, color: bool) -> String {
-    let mut out = String::new();
-    let mut current: Option<(&crate::analysis::ObjRef, &Option<crate::analysis::Location>)> = None;
+    let mut blocks: Vec<(&crate::analysis::ObjRef, Vec<&Finding>)> = Vec::new();
     for f in report.findings() {
-        if current.map(|(r, _)| r) != Some(&f.resource) {
-            if current.is_some() {
-                out.push('\n');
-            }
-            let header = f.resource.to_string();
-            out.push_str(&if color { header.bold().to_string() } else { header });
-            if let Some(location) = &f.location {
-                out.push_str(&format!("  ({location})"));
-            }
-            out.push('\n');
-            current = Some((&f.resource, &f.location));
+        match blocks.iter_mut().find(|(r, _)| *r == &f.resource) {
+            Some((_, items)) => items.push(f),
+            None => blocks.push((&f.resource, vec![f])),
         }
-        let word = format!("{:<8}", f.level().word());
-        let word = if color { paint(f.level(), &word) } else { word };
-        out.push_str(&format!("  {word} {}  {}\n", f.code.code, f.message));
-        out.push_str(&format!("  {:<8} {:<6}  fix: {}\n", "", "", f.fix));
     }
-    if !report.findings().is_empty() {
+    let mut out = String::new();
+    for (i, (resource, items)) in blocks.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let header = resource.to_string();
+        out.push_str(&if color { header.bold().to_string() } else { header });
+        if let Some(location) = items.iter().find_map(|f| f.location.as_ref()) {
+            out.push_str(&format!("  ({location})"));
+        }
+        out.push('\n');
+        for f in items {
+            let word = format!("{:<8}", f.level().word());
+            let word = if color { paint(f.level(), &word) } else { word };
+            out.push_str(&format!("  {word} {}  {}\n", f.code.code, f.message));
+            out.push_str(&format!("  {:<8} {:<6}  fix: {}\n", "", "", f.fix));
+        }
+    }
+    if !blocks.is_empty() {
         out.push('\n');
     }
     out.push_str(&summary(report, context));
@@ -217,6 +224,26 @@ mod tests {
         let text = table(&report(), &Context { objects: 5 }, false);
         assert!(text.starts_with("VirtualService shop/cart  (vs.yaml:3)\n  error    DM0101  "));
         assert!(text.ends_with("1 error, 0 warnings, 1 info in 5 objects\n"), "{text}");
+    }
+
+    #[test]
+    fn a_resource_is_one_block_whatever_the_levels_of_its_findings() {
+        let mut r = Report::default();
+        let vs = ObjRef::new("VirtualService", Some("shop"), "cart");
+        r.push(Finding::new(&codes::VS_GATEWAY_NOT_FOUND, vs.clone(), "e"));
+        r.push(Finding::new(
+            &codes::PORT_NAME_NO_PROTOCOL,
+            ObjRef::new("Service", Some("a"), "b"),
+            "i",
+        ));
+        r.push(Finding::new(&codes::DEFAULT_RETRIES, vs, "i2"));
+        let r = r.finish(&[], &BTreeMap::new(), Level::Info);
+        let text = table(&r, &Context { objects: 2 }, false);
+        assert_eq!(text.matches("VirtualService shop/cart").count(), 1, "{text}");
+        let vs_at = text.find("VirtualService").unwrap();
+        let svc_at = text.find("Service a/b").unwrap();
+        assert!(vs_at < svc_at, "the resource with the error comes first:\n{text}");
+        assert!(text.find("DM0703").unwrap() < svc_at, "{text}");
     }
 
     #[test]

@@ -76,41 +76,10 @@ pub fn stored(env: &Env, resource: &str, namespace: &str, name: &str) -> Value {
         .unwrap_or_else(|| panic!("{resource} {namespace}/{name} is stored"))
 }
 
-/// An object as a golden file holds it: without the fields the server assigns.
-pub fn normalized(object: &Value) -> Value {
-    let mut out = object.clone();
-    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
-        for key in ["uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"] {
-            meta.remove(key);
-        }
-    }
-    if let Some(map) = out.as_object_mut() {
-        map.remove("status");
-    }
-    out
-}
-
-/// Compares objects with `tests/golden/expose/NAME.yaml` after normalizing them;
-/// `DEBATEMESH_BLESS=1` rewrites the file instead.
+/// Compares objects with `tests/golden/expose/NAME.yaml`.
 #[track_caller]
 pub fn assert_golden(name: &str, objects: &[Value]) {
-    let path = format!("{}/tests/golden/expose/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-    let actual: Vec<Value> = objects.iter().map(normalized).collect();
-    let text: String = actual
-        .iter()
-        .map(|o| serde_saphyr::to_string(o).expect("objects serialize"))
-        .collect::<Vec<_>>()
-        .join("---\n");
-    if std::env::var_os("DEBATEMESH_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).expect("write the golden file");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (DEBATEMESH_BLESS=1 writes it)"));
-    let want: Vec<Value> = serde_saphyr::from_multiple(&expected).expect("golden YAML parses");
-    let want: Vec<Value> = want.into_iter().filter(|v| !v.is_null()).collect();
-    assert!(want == actual, "{path} differs\n--- expected\n{expected}\n+++ actual\n{text}");
+    crate::harness::assert_golden_objects(&format!("expose/{name}.yaml"), objects);
 }
 
 pub fn guide_objects(env: &Env) -> Vec<Value> {

@@ -213,3 +213,72 @@ pub fn write_kubeconfig(dir: &Path, name: &str, server: &str) -> PathBuf {
     .expect("write kubeconfig");
     path
 }
+
+/// An object as golden files hold it: without what the server assigns (uid, resourceVersion,
+/// creation time, managed fields, generation) and without status.
+pub fn normalized(object: &serde_json::Value) -> serde_json::Value {
+    let mut out = object.clone();
+    if let Some(meta) = out.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+        for key in ["uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"] {
+            meta.remove(key);
+        }
+    }
+    if let Some(map) = out.as_object_mut() {
+        map.remove("status");
+    }
+    out
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+}
+
+fn bless() -> bool {
+    std::env::var_os("DEBATEMESH_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compares objects, normalized, with the YAML documents of `tests/golden/NAME` (e.g.
+/// `expose/guide.yaml`); `DEBATEMESH_BLESS=1` rewrites the file instead.
+#[track_caller]
+pub fn assert_golden_objects(name: &str, objects: &[serde_json::Value]) {
+    let path = golden_path(name);
+    let actual: Vec<serde_json::Value> = objects.iter().map(normalized).collect();
+    let text: String = actual
+        .iter()
+        .map(|o| serde_saphyr::to_string(o).expect("objects serialize"))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    if bless() {
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("golden folder");
+        std::fs::write(&path, &text).expect("write the golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (DEBATEMESH_BLESS=1 writes it)", path.display()));
+    let want: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&expected).expect("golden YAML parses");
+    let want: Vec<serde_json::Value> = want.into_iter().filter(|v| !v.is_null()).collect();
+    assert!(
+        want == actual,
+        "{} differs (DEBATEMESH_BLESS=1 rewrites it)\n--- expected\n{expected}\n+++ actual\n{text}",
+        path.display()
+    );
+}
+
+/// Compares text with `tests/golden/NAME`; `DEBATEMESH_BLESS=1` rewrites the file instead.
+#[track_caller]
+pub fn assert_golden_text(name: &str, actual: &str) {
+    let path = golden_path(name);
+    if bless() {
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("golden folder");
+        std::fs::write(&path, actual).expect("write the golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (DEBATEMESH_BLESS=1 writes it)", path.display()));
+    assert!(
+        expected == actual,
+        "{} differs (DEBATEMESH_BLESS=1 rewrites it)\n--- expected\n{expected}\n+++ actual\n{actual}",
+        path.display()
+    );
+}

@@ -2,8 +2,6 @@
 //! preflight that refuses to cut callers off, port-level modes, the mesh-wide policy in the
 //! root namespace, and bad input.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
 use crate::harness::Env;
@@ -161,32 +159,12 @@ pub fn env_with(extra: &str) -> Env {
     env
 }
 
-/// Compares an object with `tests/golden/security/NAME.yaml`, leaving out what the server
-/// assigns (uid, resourceVersion, creation time, managed fields, generation).
-/// `DEBATEMESH_BLESS=1` rewrites the file.
+/// Compares an object with `tests/golden/security/NAME.yaml`.
 #[track_caller]
 pub fn assert_golden(name: &str, object: &Value) {
-    let mut object = object.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for key in ["uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"] {
-            meta.remove(key);
-        }
-    }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/security")
-        .join(format!("{name}.yaml"));
-    let actual = serde_saphyr::to_string(&object).expect("an object renders as YAML");
-    if std::env::var_os("DEBATEMESH_BLESS").is_some() {
-        std::fs::write(&path, &actual).expect("write the golden file");
-        return;
-    }
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with DEBATEMESH_BLESS=1)", path.display()));
-    let expected: Value = serde_saphyr::from_str(&text).expect("the golden file is YAML");
-    assert!(
-        expected == object,
-        "{} differs (DEBATEMESH_BLESS=1 rewrites it)\n--- expected\n{text}\n+++ actual\n{actual}",
-        path.display()
+    crate::harness::assert_golden_objects(
+        &format!("security/{name}.yaml"),
+        std::slice::from_ref(object),
     );
 }
 

@@ -115,34 +115,21 @@ fn resilience(env: &Env, args: &[&str]) -> crate::harness::Run {
     env.run(&line)
 }
 
-/// The object without what the server assigns.
-fn normalized(mut object: Value) -> Value {
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in ["uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"]
-        {
-            meta.remove(field);
-        }
-    }
-    object
+fn normalized(object: Value) -> Value {
+    crate::harness::normalized(&object)
 }
 
 fn stored(env: &Env, plural: &str, name: &str) -> Value {
     normalized(env.server.object(plural, "shop", name).expect("object exists"))
 }
 
-/// Compares `object` with `tests/golden/resilience/NAME.yaml`; `DEBATEMESH_BLESS=1` rewrites it.
+/// Compares `object` with `tests/golden/resilience/NAME.yaml`.
 #[track_caller]
 fn golden(name: &str, object: &Value) {
-    let path = format!("{}/tests/golden/resilience/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
-    let text = serde_saphyr::to_string(object).unwrap();
-    if std::env::var_os("DEBATEMESH_BLESS").is_some() {
-        std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} is missing"));
-    let want: Value = serde_saphyr::from_str(&want).unwrap();
-    assert_eq!(object, &want, "{name} differs from its golden file; got:\n{text}");
+    crate::harness::assert_golden_objects(
+        &format!("resilience/{name}.yaml"),
+        std::slice::from_ref(object),
+    );
 }
 
 fn route_retries(vs: &Value, index: usize) -> &Value {

@@ -13,7 +13,6 @@
 use super::traps::{eject_all_few_endpoints, outlier_blocks};
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::host::resolve_host;
-use crate::mesh::selector::is_subset;
 use crate::mesh::{Kind, snapshot::Snapshot};
 
 /// The analyzer.
@@ -42,17 +41,8 @@ impl Analyzer for EjectAll {
             let host = resolve_host(&entry.spec.host, &entry.metadata.namespace, domain);
             let Some((name, namespace)) = service_of(&host, domain) else { continue };
             let Some(id) = snapshot.services().id(namespace, name) else { continue };
-            let pods = snapshot.pods_for_service(id);
             for (scope, outlier, subset) in outlier_blocks(&entry.spec) {
-                let endpoints = match subset {
-                    None => pods.len(),
-                    Some(subset) => pods
-                        .iter()
-                        .filter(|&&p| {
-                            is_subset(&subset.labels, &snapshot.pods().at(p).metadata.labels)
-                        })
-                        .count(),
-                };
+                let endpoints = snapshot.endpoint_count(id, subset.map(|s| &s.labels));
                 if let Some(trap) = eject_all_few_endpoints(outlier, endpoints) {
                     let message = format!("{scope}: {}", trap.message);
                     out.push(finding(trap.code, entry, message).fix(trap.fix));

@@ -153,6 +153,32 @@ impl Snapshot {
         out
     }
 
+    /// How many endpoints the Service has (or a subset of it, by labels): its pods when any
+    /// were loaded, else the replicas its Deployments and StatefulSets ask for, as a cluster
+    /// running the files would have. DaemonSets count nothing (their size is the node count).
+    pub fn endpoint_count(&self, service: u32, subset: Option<&Labels>) -> usize {
+        let in_subset = |labels: &Labels| subset.is_none_or(|s| is_subset(s, labels));
+        let pods = self.pods_for_service(service);
+        if !pods.is_empty() {
+            return pods.iter().filter(|&&p| in_subset(&self.pods().at(p).metadata.labels)).count();
+        }
+        let svc = self.services().at(service);
+        if !svc.has_selector() {
+            return 0;
+        }
+        let ns = svc.metadata.namespace.as_str();
+        let selected = |c: &Controller| {
+            c.template().is_some_and(|t| {
+                is_subset(&svc.spec.selector, &t.metadata.labels) && in_subset(&t.metadata.labels)
+            })
+        };
+        let replicas =
+            |c: &Controller| c.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0) as usize;
+        let deployments = self.deployments().in_namespace(ns).map(|d| -> &Controller { &d.obj });
+        let sets = self.stateful_sets().in_namespace(ns).map(|d| -> &Controller { &d.obj });
+        deployments.chain(sets).filter(|c| selected(c)).map(replicas).sum()
+    }
+
     fn collect_templates<'a, T: Deref<Target = Controller>>(
         &'a self,
         kind: Kind,
