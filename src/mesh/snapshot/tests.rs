@@ -133,3 +133,26 @@ fn snapshots_can_be_shared_across_threads() {
     is_shareable::<Snapshot>();
     is_shareable::<crate::authz::Verdict>();
 }
+
+#[test]
+fn workloads_are_running_pods_and_templates_of_controllers_without_pods() {
+    let deployment = |name: &str, replicas: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\n\
+             spec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  \
+             template:\n    metadata: {{labels: {{app: {name}}}}}\n    \
+             spec: {{serviceAccountName: {name}, containers: [{{name: app}}]}}\n"
+        )
+    };
+    let text = [
+        deployment("web", 2),
+        deployment("idle", 0),
+        deployment("files", 1),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: shop, labels: {app: web, pod-template-hash: x}}\nspec: {serviceAccountName: web, containers: [{name: app}]}\n".into(),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: job-1, namespace: shop}\nspec: {containers: [{name: app}]}\nstatus: {phase: Failed}\n".into(),
+    ]
+    .join("---\n");
+    let s = load(&text).finish();
+    let names: Vec<String> = s.workloads().iter().map(|w| w.key()).collect();
+    assert_eq!(names, ["shop/web-1", "shop/Deployment/files"]);
+}

@@ -153,6 +153,37 @@ impl Snapshot {
         out
     }
 
+    /// Every workload that can send a request: each pod that has not finished, sorted by
+    /// namespace and name; and, for a Deployment, StatefulSet or DaemonSet with none of its
+    /// pods loaded (files hold controllers, not pods), its pod template, unless it asks for no
+    /// replicas.
+    pub fn workloads(&self) -> Vec<Workload<'_>> {
+        let pods = self.pods();
+        let mut out: Vec<Workload<'_>> = (0..pods.len() as u32)
+            .filter(|&id| !pods.at(id).is_finished())
+            .map(|id| self.workload_of_pod(id))
+            .collect();
+        out.sort_by(|a, b| (a.namespace, &a.name).cmp(&(b.namespace, &b.name)));
+        let deployments = self.deployments().iter().map(|d| -> &Controller { &d.obj });
+        let sets = self.stateful_sets().iter().map(|s| -> &Controller { &s.obj });
+        let daemons = self.daemon_sets().iter().map(|d| -> &Controller { &d.obj });
+        let controllers = (deployments.enumerate().map(|(i, c)| (Kind::Deployment, i, c)))
+            .chain(sets.enumerate().map(|(i, c)| (Kind::StatefulSet, i, c)))
+            .chain(daemons.enumerate().map(|(i, c)| (Kind::DaemonSet, i, c)));
+        for (kind, id, c) in controllers {
+            let Some(t) = c.template() else { continue };
+            let runs = pods.ids_in(&c.metadata.namespace).iter().any(|&p| {
+                let pod = pods.at(p);
+                !pod.is_finished() && is_subset(&t.metadata.labels, &pod.metadata.labels)
+            });
+            let idle = c.spec.as_ref().and_then(|s| s.replicas) == Some(0);
+            if !runs && !idle {
+                out.push(self.template_workload(kind, id as u32, c));
+            }
+        }
+        out
+    }
+
     /// How many endpoints the Service has (or a subset of it, by labels): its pods when any
     /// were loaded, else the replicas its Deployments and StatefulSets ask for, as a cluster
     /// running the files would have. DaemonSets count nothing (their size is the node count).
