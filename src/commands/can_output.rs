@@ -29,6 +29,16 @@ pub struct DecidedBy {
 }
 
 impl DecidedBy {
+    /// What decided a verdict, named from the first workload that gives its decision.
+    pub fn of_verdict(v: &Verdict) -> Self {
+        let chain = v
+            .workloads
+            .iter()
+            .find(|w| w.decision == v.decision)
+            .map_or(&[][..], |w| w.chain.as_slice());
+        DecidedBy::of(&v.deciding, chain)
+    }
+
     fn of(deciding: &Deciding, chain: &[ChainEntry]) -> Self {
         let mut d = DecidedBy {
             kind: "",
@@ -353,16 +363,11 @@ pub struct Summary {
 impl Summary {
     /// The summary of a verdict.
     pub fn new(line: usize, query: &str, v: &Verdict) -> Self {
-        let chain = v
-            .workloads
-            .iter()
-            .find(|w| w.decision == v.decision)
-            .map_or(&[][..], |w| w.chain.as_slice());
         Summary {
             line,
             query: query.to_string(),
             decision: v.decision.as_str(),
-            decided_by: DecidedBy::of(&v.deciding, chain),
+            decided_by: DecidedBy::of_verdict(v),
             mtls: v.mtls.map(|m| m.as_str()),
             consistent: v.consistent,
         }
@@ -371,12 +376,7 @@ impl Summary {
 
 /// `DECISION<TAB>QUERY<TAB>DECIDED BY`.
 pub fn text_line(out: &mut String, query: &str, v: &Verdict) {
-    let chain = v
-        .workloads
-        .iter()
-        .find(|w| w.decision == v.decision)
-        .map_or(&[][..], |w| w.chain.as_slice());
-    let by = DecidedBy::of(&v.deciding, chain);
+    let by = DecidedBy::of_verdict(v);
     let _ = writeln!(out, "{}\t{query}\t{}", v.decision.as_str(), by.text);
 }
 
