@@ -79,6 +79,18 @@ pub async fn load(global: &GlobalArgs, args: &InputArgs, ui: &mut Ui) -> anyhow:
     Ok(Input { snapshot: builder.finish(), objects, namespace, live: false })
 }
 
+/// Reads files as a layer to lay over a Snapshot with [`Snapshot::overlay`], by the rules of
+/// `-f` (folders, `-R`, `-`), objects without a namespace in `namespace`; with the number of
+/// objects read.
+pub fn read_layer(
+    paths: &[PathBuf],
+    args: &InputArgs,
+    namespace: &str,
+) -> anyhow::Result<(SnapshotBuilder, usize)> {
+    let files = read_files(paths, args.recursive)?;
+    parse_files(&files, namespace, args)
+}
+
 async fn read_live(
     cluster: &Cluster,
     args: &InputArgs,
