@@ -5,7 +5,9 @@ pub mod changes;
 pub mod diff;
 pub mod errors;
 pub mod findings;
+pub mod graph;
 pub mod log;
+pub mod matrix;
 pub mod redact;
 pub mod table;
 
