@@ -3,7 +3,9 @@
 //! prints the decision with its chain of reasoning. `--batch` answers one query per line from
 //! the same Snapshot. Every query is validated before anything is read.
 //!
-//! Exit status: 0 ALLOW, 1 DENY, 4 UNKNOWN (a CUSTOM authorizer decides at run time); with
+//! `--matrix` asks every caller against every Service port instead ([`super::can_matrix`]).
+//!
+//! Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time); with
 //! `--batch`, the most restrictive answer. 2 for bad input (including a query naming what the
 //! Snapshot lacks), 3 when the cluster cannot be read.
 
@@ -20,6 +22,9 @@ use crate::output::{Format, Ui};
 
 /// Runs `can`.
 pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
+    if args.matrix {
+        return super::can_matrix::run(global, args, ui).await;
+    }
     let format =
         Format::parse(global.output.as_deref(), &[Format::Table, Format::Json, Format::Yaml])?;
     let queries = match &args.batch {

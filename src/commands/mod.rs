@@ -4,6 +4,7 @@
 pub mod allow;
 pub mod authz;
 pub mod can;
+pub mod can_matrix;
 mod can_output;
 mod can_query;
 pub mod check;
