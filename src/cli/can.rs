@@ -22,8 +22,9 @@ use super::InputArgs;
     FROM is ns/NS/sa/SA (also sa/NS/SA), pod/NAME or NS/pod/NAME, ingress, or plaintext (a\n\
     caller without a sidecar). TO is NAME or svc/NAME (a Service in -n), NS/svc/NAME, a host\n\
     (a Service FQDN or ServiceEntry host), pod/NAME or NS/pod/NAME.\n\n\
-    Exit status: 0 ALLOW, 1 DENY, 4 UNKNOWN (a CUSTOM authorizer decides at run time), 2 bad\n\
-    input, 3 the cluster cannot be read. With --batch, the most restrictive answer decides.")]
+    Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time, so it is\n\
+    not a certain yes), 2 bad input, 3 the cluster cannot be read. With --batch, 0 only when\n\
+    every query is allowed.")]
 pub struct CanArgs {
     /// Who sends the request: ns/NS/sa/SA, pod/NAME, NS/pod/NAME, ingress or plaintext
     #[arg(value_name = "FROM", required_unless_present = "batch", conflicts_with = "batch")]

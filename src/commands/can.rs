@@ -3,8 +3,8 @@
 //! prints the decision with its chain of reasoning. `--batch` answers one query per line from
 //! the same Snapshot. Every query is validated before anything is read.
 //!
-//! Exit status: 0 ALLOW, 1 DENY, 4 UNKNOWN (a CUSTOM authorizer decides at run time); with
-//! `--batch`, the most restrictive answer. 2 for bad input (including a query naming what the
+//! Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time); with
+//! `--batch`, 0 only when every query is allowed. 2 for bad input (including a query naming what the
 //! Snapshot lacks), 3 when the cluster cannot be read.
 
 use std::io::Read;

@@ -245,7 +245,8 @@ fn without_managed_fields(object: &Value) -> Value {
     out
 }
 
-fn refusal(what: &str, owner: &Owner) -> Problems {
+/// The refusal to change `what` (e.g. `Namespace shop`) that `owner` manages.
+pub fn refusal(what: &str, owner: &Owner) -> Problems {
     Problems::new(format!(
         "refusing to change {what}: it is managed by {owner}; nothing was written"
     ))

@@ -15,7 +15,7 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use serde_saphyr::{DefaultMessageFormatter, MessageFormatter, Spanned};
+use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::resource::Origin;
 use super::snapshot::{AddError, Added, SnapshotBuilder};
@@ -342,10 +342,7 @@ fn read_yaml(text: &str) -> Result<Vec<Raw>, SyntaxError> {
             SyntaxError {
                 line: loc.map_or(0, |l| l.line() as u32),
                 column: loc.map_or(0, |l| l.column() as u32),
-                message: DefaultMessageFormatter
-                    .format_message(e.without_snippet())
-                    .escape_debug()
-                    .to_string(),
+                message: user_message(&UserMessageFormatter.format_message(e.without_snippet())),
             }
         })?;
     Ok(docs
@@ -358,6 +355,18 @@ fn read_yaml(text: &str) -> Result<Vec<Raw>, SyntaxError> {
             }
         })
         .collect())
+}
+
+/// The parser's message as a user reads it: the parser's internal counters after a limit is
+/// breached are left out, and control characters are escaped.
+fn user_message(message: &str) -> String {
+    const TOO_BIG: &str = "YAML document too large or too complex";
+    let message = if message.starts_with(TOO_BIG) {
+        "YAML document too large or too complex (too many aliases, nodes or levels of nesting)"
+    } else {
+        message
+    };
+    message.escape_debug().to_string()
 }
 
 /// A top-level YAML document: a mapping (with line numbers for the
@@ -560,8 +569,13 @@ mod tests {
         let dup = "apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n";
         let err = read_manifest("dup.yaml", dup.as_bytes()).unwrap_err().to_string();
         assert!(err.starts_with("dup.yaml:3:") && err.contains("duplicate"), "{err}");
+        assert!(!err.contains("DuplicateKeyPolicy"), "no parser settings in messages: {err}");
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
-        assert!(read_manifest("bomb.yaml", bomb.as_bytes()).is_err());
+        let err = read_manifest("bomb.yaml", bomb.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("too large or too complex"), "{err}");
+        assert!(!err.contains('{'), "no parser internals in messages: {err}");
+        let err = read_manifest("r.yaml", b"a: &a [*a]\n").unwrap_err().to_string();
+        assert!(!err.contains("weak recursion types"), "no parser internals in messages: {err}");
     }
 
     #[test]

@@ -484,3 +484,11 @@ fn batch_answers_ten_thousand_queries_a_second_on_a_thousand_namespaces() {
     let rate = 20_000.0 / (all - base).max(1e-3);
     assert!(rate >= 10_000.0, "{rate:.0} queries per second (read {base:.2}s, all {all:.2}s)");
 }
+
+#[test]
+fn help_gives_the_exit_status_unknown_has() {
+    let env = Env::new();
+    let run = env.run(&["can", "--help"]).ok();
+    assert!(run.stdout.contains("1 DENY or UNKNOWN"), "{}", run.stdout);
+    assert!(!run.stdout.contains("4 UNKNOWN"), "no exit status 4 exists: {}", run.stdout);
+}

@@ -184,7 +184,7 @@ impl Env {
     }
 }
 
-fn capture(mut command: Command) -> Run {
+pub fn capture(mut command: Command) -> Run {
     let out = command.output().expect("run the command");
     Run {
         code: out.status.code().unwrap_or(-1),
