@@ -40,7 +40,7 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
         }
     };
 
-    let input = input::load(global, &args.input, ui).await?;
+    let input = input::load_with_accounts(global, &args.input, ui).await?;
     let snapshot = &input.snapshot;
     let namespace = input.namespace.as_str();
     if args.batch.is_none() {

@@ -34,6 +34,25 @@ pub struct Input {
 
 /// Reads the input the flags describe; notes about it go to stderr.
 pub async fn load(global: &GlobalArgs, args: &InputArgs, ui: &mut Ui) -> anyhow::Result<Input> {
+    load_inner(global, args, ui, false).await
+}
+
+/// As [`load`], and on the cluster also reads the pods whose service account the metadata-only
+/// list left unknown, for commands that answer for a caller's identity.
+pub async fn load_with_accounts(
+    global: &GlobalArgs,
+    args: &InputArgs,
+    ui: &mut Ui,
+) -> anyhow::Result<Input> {
+    load_inner(global, args, ui, true).await
+}
+
+async fn load_inner(
+    global: &GlobalArgs,
+    args: &InputArgs,
+    ui: &mut Ui,
+    accounts: bool,
+) -> anyhow::Result<Input> {
     if let Some(ns) = &global.namespace {
         crate::mesh::validate::validate_namespace(ns)?;
     }
@@ -45,12 +64,15 @@ pub async fn load(global: &GlobalArgs, args: &InputArgs, ui: &mut Ui) -> anyhow:
         let cluster = Cluster::connect(global).await?;
         let namespace = cluster.namespace().to_string();
         let (live, objects) = read_live(&cluster, args, ui).await?;
-        let live = live.default_namespace(&namespace);
+        let mut snapshot = live.default_namespace(&namespace).finish();
+        if accounts {
+            snapshot = cluster.resolve_pod_accounts(snapshot, args.page_size).await?;
+        }
         if files.is_empty() {
-            return Ok(Input { snapshot: live.finish(), objects, namespace, live: true });
+            return Ok(Input { snapshot, objects, namespace, live: true });
         }
         let (layer, from_files) = parse_files(&files, &namespace, args)?;
-        let snapshot = live.finish().overlay(layer);
+        let snapshot = snapshot.overlay(layer);
         return Ok(Input { snapshot, objects: objects + from_files, namespace, live: true });
     }
 
@@ -90,16 +112,8 @@ async fn read_live(
         ..LoadOptions::default()
     };
     let (builder, report) = cluster.collect_snapshot(&options).await?;
-    let groups: std::collections::BTreeSet<&str> =
-        report.not_served.iter().map(|k| k.group).collect();
-    for group in groups {
-        ui.note(&format!("the cluster does not serve {group}; checks of its kinds are skipped"));
-    }
-    for (kind, why) in &report.forbidden {
-        ui.note(&format!(
-            "cannot list {} ({why}); checks that need them are skipped",
-            kind.resource_name()
-        ));
+    for note in report.notes() {
+        ui.note(&note);
     }
     Ok((builder, report.objects))
 }
