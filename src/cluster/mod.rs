@@ -244,6 +244,19 @@ impl Cluster {
             Failure::Status(s) if s.code == 429 => {
                 "the API server is throttling requests; wait a little and re-run".into()
             }
+            Failure::Status(s) if s.code == 409 && !s.conflicts.is_empty() => {
+                let mut owners: Vec<String> =
+                    s.conflicts.iter().map(|c| format!("{} owns {}", c.manager, c.field)).collect();
+                owners.dedup();
+                format!(
+                    "another field manager took these fields after they were read ({}): change \
+                     them through it, or re-run with --force to take them over",
+                    owners.join(", ")
+                )
+            }
+            Failure::Status(s) if s.code == 409 => "the object changed after it was read, so \
+                 nothing was overwritten; re-run to work on the fresh version"
+                .into(),
             Failure::Status(s) if s.code >= 500 => {
                 "the API server failed; check kubectl get --raw='/readyz?verbose'".into()
             }
