@@ -95,6 +95,18 @@ pub enum ManifestError {
         /// The document's kind.
         kind: String,
     },
+    /// A document's `metadata.name` is not a string (an unquoted number, say).
+    #[error("{path}:{line}: {kind} metadata.name is a {found}, not a string: quote it")]
+    NameNotText {
+        /// The path as given.
+        path: String,
+        /// 1-based line.
+        line: u32,
+        /// The document's kind.
+        kind: String,
+        /// What the name is instead.
+        found: &'static str,
+    },
     /// A document could not be added to the Snapshot.
     #[error(transparent)]
     Object(#[from] AddError),
@@ -217,9 +229,13 @@ impl Manifest {
         if let (Some(list), Value::Object(map)) = (items.take(), &mut value) {
             map.insert("items".into(), Value::Array(list.into_iter().map(|(_, v)| v).collect()));
         }
-        let named =
-            value.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-        if !named {
+        let name = value.pointer("/metadata/name");
+        if let Some(other) = name.filter(|n| !n.is_string() && !n.is_null()) {
+            let found = kind_of(other);
+            self.errors.push(ManifestError::NameNotText { path: path.into(), line, kind, found });
+            return;
+        }
+        if !name.and_then(Value::as_str).is_some_and(|n| !n.is_empty()) {
             self.errors.push(ManifestError::MissingName { path: path.into(), line, kind });
             return;
         }
@@ -337,10 +353,9 @@ fn read_yaml(text: &str) -> Result<Vec<Raw>, SyntaxError> {
             SyntaxError {
                 line: loc.map_or(0, |l| l.line() as u32),
                 column: loc.map_or(0, |l| l.column() as u32),
-                message: DefaultMessageFormatter
-                    .format_message(e.without_snippet())
-                    .escape_debug()
-                    .to_string(),
+                message: plain_message(
+                    &DefaultMessageFormatter.format_message(e.without_snippet()),
+                ),
             }
         })?;
     Ok(docs
@@ -353,6 +368,33 @@ fn read_yaml(text: &str) -> Result<Vec<Raw>, SyntaxError> {
             }
         })
         .collect())
+}
+
+/// The parser's message as a user reads it: on one line, without the parser's own type names
+/// or its advice on parser options.
+fn plain_message(raw: &str) -> String {
+    let text: String = raw
+        .chars()
+        .flat_map(|c| match c {
+            '\n' | '\r' | '\t' => c.escape_default().collect::<Vec<_>>(),
+            c if c.is_control() => c.escape_default().collect(),
+            c => vec![c],
+        })
+        .collect();
+    let text = text.split(", set DuplicateKeyPolicy").next().unwrap_or_default().to_string();
+    match text.strip_prefix("budget breached: ") {
+        Some(limit) if limit.starts_with("Depth") => {
+            format!("nested deeper than {MAX_DEPTH} levels")
+        }
+        Some(limit) if limit.starts_with("RecordedAnchorEvents") => {
+            "aliases expand to more than 100000 nodes; expand them before reading".to_string()
+        }
+        Some(limit) => {
+            let name = limit.split([' ', '{']).next().unwrap_or_default();
+            format!("too large to read ({name} limit)")
+        }
+        None => text,
+    }
 }
 
 /// A top-level YAML document: a mapping (with line numbers for the
@@ -482,6 +524,32 @@ mod tests {
                 _ => (0, None),
             })
             .collect()
+    }
+
+    #[test]
+    fn parser_limits_and_advice_read_plainly() {
+        let deep = format!(
+            "a:\n{}",
+            (1..80).map(|i| format!("{}b:\n", "  ".repeat(i))).collect::<String>()
+        );
+        let err = read_manifest("deep.yaml", deep.as_bytes()).unwrap_err().to_string();
+        assert!(err.ends_with(": nested deeper than 64 levels"), "{err}");
+        let dup = "apiVersion: v1\nkind: Namespace\nkind: Namespace\nmetadata: {name: a}\n";
+        let err = read_manifest("dup.yaml", dup.as_bytes()).unwrap_err().to_string();
+        assert_eq!(err, "dup.yaml:3:1: duplicate mapping key: kind");
+        let bad = "a: b: c\n";
+        let err = read_manifest("bad.yaml", bad.as_bytes()).unwrap_err().to_string();
+        assert!(!err.contains('\\'), "no escaped quotes: {err}");
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_string_says_so() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: 12345}\n";
+        let m = read_manifest("ns.yaml", text.as_bytes()).unwrap();
+        assert_eq!(
+            m.errors[0].to_string(),
+            "ns.yaml:1: Namespace metadata.name is a number, not a string: quote it"
+        );
     }
 
     #[test]
