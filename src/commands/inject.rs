@@ -39,7 +39,7 @@ impl Plan {
     pub fn new(args: &InjectArgs) -> anyhow::Result<Self> {
         let mut namespaces = Vec::new();
         for ns in &args.namespaces {
-            validate::validate_namespace(ns)?;
+            validate::validate_namespace(ns).for_flag("NS")?;
             let protected = PROTECTED.contains(&ns.as_str()) || *ns == args.istio_namespace;
             if protected && !args.write.force {
                 return Err(UsageError::new(format!(
