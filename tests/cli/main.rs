@@ -8,6 +8,7 @@ mod harness;
 
 mod allow;
 mod analyzers;
+mod bad_input;
 mod check;
 mod dashboard;
 mod expose;
