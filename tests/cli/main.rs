@@ -11,6 +11,7 @@ mod analyzers;
 mod bad_input;
 mod check;
 mod dashboard;
+mod data_safety;
 mod expose;
 mod faults;
 mod inject;
