@@ -131,12 +131,19 @@ fn corpus(name: &str) -> String {
     path.to_str().expect("a UTF-8 path").to_string()
 }
 
-/// Runs every case on threads of its own and fails with all that failed.
+/// Runs the cases on threads of their own and fails with all that failed.
 fn each<T: Sync>(cases: &[T], f: impl Fn(&T) -> Result<(), String> + Sync) {
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases.iter().map(|c| scope.spawn(|| f(c))).collect();
-        handles.into_iter().filter_map(|h| h.join().expect("no panic").err()).collect()
-    });
+    // Sixteen processes at a time.
+    let failures: Vec<String> = cases
+        .chunks(16)
+        .flat_map(|chunk| {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk.iter().map(|c| scope.spawn(|| f(c))).collect();
+                let errors = handles.into_iter().filter_map(|h| h.join().expect("no panic").err());
+                errors.collect::<Vec<_>>()
+            })
+        })
+        .collect();
     assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
