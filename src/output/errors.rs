@@ -57,6 +57,17 @@ pub fn one_line(err: &anyhow::Error) -> String {
     super::redact::redact(&text).into_owned()
 }
 
+/// The one line a crash prints instead of a backtrace: where, that it is a bug, and what to
+/// send. It names no value from the crashed run, so it can carry no secret.
+pub fn crash_report(place: Option<(&str, u32)>) -> String {
+    let place = place.map(|(file, line)| format!(" at {file}:{line}")).unwrap_or_default();
+    format!(
+        "error: kubectl-debatemesh {} crashed{place}; this is a bug. Please report it with the \
+         command you ran (rerun with RUST_BACKTRACE=1 for details)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Prints `err` on stderr.
 pub fn print(err: &anyhow::Error, no_color: bool) {
     use std::io::Write;
@@ -114,6 +125,22 @@ mod tests {
     fn usage_errors_are_one_line() {
         let err = anyhow::Error::new(UsageError::new("invalid value \"\" for NS: empty"));
         assert_eq!(render(&err, false), "error: invalid value \"\" for NS: empty\n");
+    }
+
+    #[test]
+    fn a_crash_prints_one_line_asking_for_a_report() {
+        let text = crash_report(Some(("src/commands/check.rs", 42)));
+        assert_eq!(
+            text,
+            format!(
+                "error: kubectl-debatemesh {} crashed at src/commands/check.rs:42; this is a bug. \
+                 Please report it with the command you ran (rerun with RUST_BACKTRACE=1 for \
+                 details)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(!text.contains('\n'));
+        assert!(crash_report(None).contains(" crashed; this is a bug."));
     }
 
     #[test]
