@@ -2,10 +2,12 @@
 //! family; `codes` holds every code. Analyzers are pure: the same Snapshot gives the same
 //! findings whether it came from a cluster or from files.
 
+pub mod authz;
 pub mod codes;
 mod conflicts;
 mod finding;
 mod injection;
+pub mod mtls;
 mod ports;
 mod references;
 pub mod report;
@@ -41,7 +43,7 @@ pub trait Analyzer: Sync {
 
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
-    vec![
+    let mut all: Vec<&'static dyn Analyzer> = vec![
         // references
         &references::VirtualServiceGateways,
         &references::VirtualServiceDestinations,
@@ -73,7 +75,11 @@ pub fn analyzers() -> Vec<&'static dyn Analyzer> {
         &resilience::RouteRetries,
         &resilience::EjectAll,
         &resilience::GatewayErrorThreshold,
-    ]
+    ];
+    // mtls and authz, in code order
+    all.extend(mtls::analyzers());
+    all.extend(authz::analyzers());
+    all
 }
 
 /// What one run of every analyzer gave.

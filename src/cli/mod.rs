@@ -2,6 +2,7 @@
 //! `*Args` struct per command, in the file of that command's name.
 
 mod authz;
+mod can;
 mod check;
 mod dashboard;
 mod expose;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use authz::AuthzArgs;
+pub use can::CanArgs;
 pub use check::CheckArgs;
 pub use dashboard::{Addon, DashboardArgs};
 pub use expose::{Api, ExposeArgs, UnexposeArgs};
@@ -162,10 +164,6 @@ pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
 
-    /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
-    /// injection, ports and resilience, live or from files
-    Check(CheckArgs),
-
     /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
     Expose(ExposeArgs),
 
@@ -186,6 +184,14 @@ pub enum Command {
     /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
     #[command(after_help = authz::DENY_EXAMPLES)]
     Deny(AuthzArgs),
+
+    /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
+    /// injection, ports and resilience, live or from files
+    Check(CheckArgs),
+
+    /// Would this request be allowed? The decision, the deciding policy and rule, and the chain
+    /// of reasoning (mTLS, CUSTOM, DENY, ALLOW)
+    Can(CanArgs),
 
     /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
     Dashboard(DashboardArgs),

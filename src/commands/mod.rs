@@ -3,6 +3,9 @@
 
 pub mod allow;
 pub mod authz;
+pub mod can;
+mod can_output;
+mod can_query;
 pub mod check;
 pub mod complete;
 pub mod completion;
@@ -32,6 +35,7 @@ pub async fn run(cli: Cli, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
             None => inject::run(global, args, ui).await,
         },
         Command::Check(args) => check::run(global, args, ui).await,
+        Command::Can(args) => can::run(global, args, ui).await,
         Command::Dashboard(args) => dashboard::run(global, args, ui).await,
         Command::Expose(args) => expose::run(global, args, ui).await,
         Command::Unexpose(args) => expose::unexpose::run(global, args, ui).await,

@@ -9,6 +9,7 @@ mod harness;
 mod allow;
 mod analyzers;
 mod bad_input;
+mod can;
 mod check;
 mod dashboard;
 mod data_safety;
