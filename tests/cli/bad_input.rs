@@ -99,6 +99,13 @@ const FLAGS: &[(&[&str], &str)] = &[
     (&["dashboard", "--port", "70000"], "invalid value \"70000\" for --port"),
     (&["dashboard", "--address", "example.com"], "for --address: use an IP address"),
     (&["dashboard", "--wait", "forever"], "invalid value \"forever\" for --wait"),
+    (&["can", "ingress", "my-service", "--port", "70000"], "for --port"),
+    (&["can", "ingress", "my-service", "--method", "FETCH"], "for --method"),
+    (&["can", "ingress", "my-service", "--path", "api"], "for --path"),
+    (&["can", "ingress", "my-service", "-H", "novalue"], "for --header"),
+    (&["can", "sa/x/y/z/w", "my-service"], "for FROM"),
+    (&["can", "ingress", "My_Service"], "for TO"),
+    (&["can", "ingress", "my-service", "-o", "sarif"], "invalid value \"sarif\" for -o"),
     (&["version", "-o", "xml"], "invalid value \"xml\" for -o"),
     (&["no-such-command"], "unrecognized subcommand 'no-such-command'"),
 ];

@@ -114,6 +114,14 @@ pub const CASES: &[Case] = &[
         ok: 0,
     },
     Case {
+        name: "can",
+        args: &["can", "ingress", "my-service"],
+        read: "/api/v1/pods",
+        write: None,
+        done: "ALLOW: ingress gateway istio-system/istio-ingressgateway-5d8f-a",
+        ok: 0,
+    },
+    Case {
         name: "dashboard",
         args: &["dashboard", "kiali", "--no-browser"],
         read: "/api/v1/namespaces/istio-system/services/kiali",
