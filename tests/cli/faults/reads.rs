@@ -167,3 +167,21 @@ fn a_continue_token_that_keeps_expiring_gives_up_with_exit_3() {
         assert_writes_reported(&env, &run);
     });
 }
+
+#[test]
+fn discovery_that_keeps_failing_exits_3_before_any_write() {
+    each(&all(), |case| {
+        let env = env(case);
+        env.server.fault(Fault::status(503).method("GET").path("/apis"));
+        let run = run(&env, case, &[]);
+        if hits(&env, "/apis").is_empty() {
+            // Core kinds only: no discovery needed.
+            assert_normal(case, &run);
+            return;
+        }
+        assert_failed(&run, 3, "failed to discover", &["(503)"]);
+        assert_eq!(hits(&env, "/apis").len(), 4, "bounded");
+        assert!(env.writes().is_empty() || case.name == "inject", "{:?}", env.writes());
+        assert_writes_reported(&env, &run);
+    });
+}
