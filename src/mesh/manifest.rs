@@ -235,7 +235,7 @@ impl Manifest {
             self.errors.push(ManifestError::NameNotText { path: path.into(), line, kind, found });
             return;
         }
-        if !name.and_then(Value::as_str).is_some_and(|n| !n.is_empty()) {
+        if name.and_then(Value::as_str).is_none_or(|n| n.is_empty()) {
             self.errors.push(ManifestError::MissingName { path: path.into(), line, kind });
             return;
         }
