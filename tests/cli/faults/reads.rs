@@ -75,19 +75,19 @@ fn a_429_is_honoured_and_retried() {
 fn a_reply_slower_than_the_request_timeout_exits_3() {
     each(&all(), |case| {
         let env = env(case);
-        env.server.fault(Fault::delay(Duration::from_secs(5)).method("GET").path(case.read));
+        env.server.fault(Fault::delay(Duration::from_secs(8)).method("GET").path(case.read));
         let started = std::time::Instant::now();
-        let run = run(&env, case, &["--request-timeout", "1s"]);
-        assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+        let run = run(&env, case, &["--request-timeout", "2s"]);
+        assert!(started.elapsed() < Duration::from_secs(8), "waited {:?}", started.elapsed());
         if case.name == "version" {
             assert_eq!(run.code, 0);
             assert!(
-                run.stderr.contains("no reply within 1s (--request-timeout)"),
+                run.stderr.contains("no reply within 2s (--request-timeout)"),
                 "{}",
                 run.stderr
             );
         } else {
-            assert_failed(&run, 3, reading(case), &["no reply within 1s", "--request-timeout"]);
+            assert_failed(&run, 3, reading(case), &["no reply within 2s", "--request-timeout"]);
         }
         assert_writes_reported(&env, &run);
     });
