@@ -61,13 +61,8 @@ fn install_panic_hook() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
-        let place =
-            info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        output::stderr_line(&format!(
-            "error: kubectl-debatemesh {} crashed{place}; this is a bug. Please report it with \
-             the command you ran (rerun with RUST_BACKTRACE=1 for details)",
-            env!("CARGO_PKG_VERSION")
-        ));
+        let place = info.location().map(|l| (l.file(), l.line()));
+        output::stderr_line(&output::errors::crash_report(place));
         std::process::exit(101);
     }));
 }

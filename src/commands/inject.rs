@@ -41,7 +41,7 @@ impl Plan {
     pub fn new(args: &InjectArgs) -> anyhow::Result<Self> {
         let mut namespaces = Vec::new();
         for ns in &args.namespaces {
-            validate::validate_namespace(ns)?;
+            validate::validate_namespace(ns).for_flag("NS")?;
             let protected = PROTECTED.contains(&ns.as_str()) || *ns == args.istio_namespace;
             if protected && !args.write.force {
                 return Err(UsageError::new(format!(
@@ -203,8 +203,10 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
             Err(e) => {
                 failed = true;
                 modes.insert(name, injection::namespace_mode(&labels_of(live)));
-                let why = crate::output::errors::render(&e, false);
-                let why = why.lines().collect::<Vec<_>>().join("; ");
+                let mut why = crate::output::errors::one_line(&e);
+                if super::writes::is_uncertain(&e) {
+                    why.push_str("; the label may have been written: the reply never came");
+                }
                 changes.push(Change::new(&kinds::NAMESPACE, None, name, Verb::Failed(why)));
             }
         }
