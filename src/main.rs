@@ -1,6 +1,9 @@
 //! The `kubectl-debatemesh` binary: parse, set up logging, run, map the result to an exit code.
 
-use std::{io::Write, process::ExitCode};
+use std::{
+    io::{IsTerminal, Write},
+    process::ExitCode,
+};
 
 use debatemesh::{cli::Cli, error::ExitStatus, output};
 
@@ -17,7 +20,11 @@ fn main() -> ExitCode {
         Err(e) => return output::errors::clap(&e),
     };
     let no_color = cli.global.no_color;
-    output::log::init(cli.global.verbose, !no_color && std::env::var_os("NO_COLOR").is_none());
+    // Logs go to stderr: coloured only on a terminal, as the rest of the output.
+    let log_color = !no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal();
+    output::log::init(cli.global.verbose, log_color);
     let mut ui = output::Ui::stdio(no_color);
     let status = match debatemesh::run(cli, &mut ui) {
         Ok(status) => status,
@@ -54,13 +61,8 @@ fn install_panic_hook() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
-        let place =
-            info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        output::stderr_line(&format!(
-            "error: kubectl-debatemesh {} crashed{place}; this is a bug. Please report it with \
-             the command you ran (rerun with RUST_BACKTRACE=1 for details)",
-            env!("CARGO_PKG_VERSION")
-        ));
+        let place = info.location().map(|l| (l.file(), l.line()));
+        output::stderr_line(&output::errors::crash_report(place));
         std::process::exit(101);
     }));
 }

@@ -28,10 +28,10 @@ use super::InputArgs;
     FROM is ns/NS/sa/SA (also sa/NS/SA), pod/NAME or NS/pod/NAME, ingress, or plaintext (a\n\
     caller without a sidecar). TO is NAME or svc/NAME (a Service in -n), NS/svc/NAME, a host\n\
     (a Service FQDN or ServiceEntry host), pod/NAME or NS/pod/NAME.\n\n\
-    Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time), 2 bad\n\
-    input, 3 the cluster cannot be read. With --batch, the most restrictive answer decides.\n\
-    With --matrix, 0 whatever the answers (a matrix is an answer, not a check), 2 bad input,\n\
-    3 the cluster cannot be read.")]
+    Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time, so it is\n\
+    not a certain yes), 2 bad input, 3 the cluster cannot be read. With --batch, 0 only when\n\
+    every query is allowed. With --matrix, 0 whatever the answers (a matrix is an answer, not a\n\
+    check), 2 bad input, 3 the cluster cannot be read.")]
 pub struct CanArgs {
     /// Who sends the request: ns/NS/sa/SA, pod/NAME, NS/pod/NAME, ingress or plaintext
     #[arg(

@@ -65,7 +65,8 @@ pub enum InjectSubcommand {
 #[derive(Debug, Args)]
 pub struct InjectStatusArgs {
     /// The namespace to show (default: the current namespace)
-    #[arg(value_name = "NS", conflicts_with = "all_namespaces")]
+    // An id of its own: sharing the global `namespace` id would hide -n from this command.
+    #[arg(id = "status_namespace", value_name = "NS", conflicts_with = "all_namespaces")]
     pub namespace: Option<String>,
 
     /// Show every namespace

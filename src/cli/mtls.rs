@@ -18,7 +18,8 @@ use super::WriteArgs;
         kubectl debatemesh mtls shop --mode STRICT --dry-run=client -o yaml")]
 pub struct MtlsArgs {
     /// The namespace of the policy (default: -n, then the context's namespace)
-    #[arg(value_name = "NS", conflicts_with = "mesh")]
+    // An id of its own: sharing the global `namespace` id would hide -n from this command.
+    #[arg(id = "policy_namespace", value_name = "NS", conflicts_with = "mesh")]
     pub namespace: Option<String>,
 
     /// The mTLS mode: STRICT, PERMISSIVE, DISABLE or UNSET (inherit from the level above)

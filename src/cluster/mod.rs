@@ -32,7 +32,8 @@ pub struct Cluster {
     namespace: String,
     timeout: Option<Duration>,
     source: config::Source,
-    catalog: OnceCell<Catalog>,
+    /// Discovery, done once: its failure too, so concurrent lists do not each retry it.
+    catalog: OnceCell<Result<Catalog, ClusterError>>,
 }
 
 /// A kind at the version this cluster serves.
@@ -145,8 +146,9 @@ impl Cluster {
 
     /// The served API groups, read once.
     pub async fn catalog(&self) -> Result<&Catalog, ClusterError> {
-        self.catalog
-            .get_or_try_init(|| async {
+        let discovered = self
+            .catalog
+            .get_or_init(|| async {
                 let mut call = Call::get("/apis");
                 call.accept = discovery::ACCEPT_DISCOVERY;
                 let body = self.send(&call).await.map_err(|f| {
@@ -159,7 +161,8 @@ impl Cluster {
                     )
                 })
             })
-            .await
+            .await;
+        discovered.as_ref().map_err(Clone::clone)
     }
 
     /// The served version of `kind`, or an error saying what is not installed.
@@ -244,6 +247,19 @@ impl Cluster {
             Failure::Status(s) if s.code == 429 => {
                 "the API server is throttling requests; wait a little and re-run".into()
             }
+            Failure::Status(s) if s.code == 409 && !s.conflicts.is_empty() => {
+                let mut owners: Vec<String> =
+                    s.conflicts.iter().map(|c| format!("{} owns {}", c.manager, c.field)).collect();
+                owners.dedup();
+                format!(
+                    "another field manager took these fields after they were read ({}): change \
+                     them through it, or re-run with --force to take them over",
+                    owners.join(", ")
+                )
+            }
+            Failure::Status(s) if s.code == 409 => "the object changed after it was read, so \
+                 nothing was overwritten; re-run to work on the fresh version"
+                .into(),
             Failure::Status(s) if s.code >= 500 => {
                 "the API server failed; check kubectl get --raw='/readyz?verbose'".into()
             }

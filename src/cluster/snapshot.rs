@@ -7,7 +7,7 @@
 //! reported; the analyzers that need them are skipped. Secrets, webhooks and the mesh config
 //! are optional: a 403 on them is a note, not a failure, since many users may not read them.
 
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{Cluster, ClusterError, ListOptions, Scope, kinds};
 use crate::mesh::{
@@ -18,12 +18,12 @@ use crate::mesh::{
     gateway::Gateway,
     gateway_api::{HttpRoute, K8sGateway},
     peer_authentication::PeerAuthentication,
-    pod::Pod,
+    pod::{Pod, Source},
     request_authentication::RequestAuthentication,
     service::Service,
     service_entry::ServiceEntry,
     sidecar::Sidecar,
-    snapshot::{SnapshotBuilder, Stored},
+    snapshot::{Snapshot, SnapshotBuilder, Stored},
     virtual_service::VirtualService,
     webhook::MutatingWebhookConfiguration,
     workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet},
@@ -56,6 +56,28 @@ pub struct LoadReport {
     /// Objects read.
     pub objects: usize,
 }
+
+impl LoadReport {
+    /// One note per API group not served and per kind we may not list.
+    pub fn notes(&self) -> Vec<String> {
+        let groups: std::collections::BTreeSet<&str> =
+            self.not_served.iter().map(|k| k.group).collect();
+        let mut notes: Vec<String> = groups
+            .into_iter()
+            .map(|g| format!("the cluster does not serve {g}; checks of its kinds are skipped"))
+            .collect();
+        notes.extend(self.forbidden.iter().map(|(kind, why)| {
+            format!(
+                "cannot list {} ({why}); checks that need them are skipped",
+                kind.resource_name()
+            )
+        }));
+        notes
+    }
+}
+
+/// Pods read one by one to learn their service accounts; beyond this, one full list instead.
+const MAX_POD_GETS: usize = 50;
 
 type Apply = Box<dyn FnOnce(&mut SnapshotBuilder) + Send>;
 
@@ -227,6 +249,55 @@ impl Cluster {
             }
         });
         Ok(Outcome::Loaded(apply, count))
+    }
+}
+
+impl Cluster {
+    /// Learns the service accounts the metadata-only pod list left unknown: pods with no
+    /// Deployment, StatefulSet or DaemonSet above them (bare pods, Job pods). A few are read one
+    /// by one; many, with one full paginated list of pods. Commands that answer for a caller's
+    /// identity (`can`, `allow`, `deny`, `mtls`) call this; `check` does not need it.
+    pub async fn resolve_pod_accounts(
+        &self,
+        snapshot: Snapshot,
+        page_size: u32,
+    ) -> Result<Snapshot, ClusterError> {
+        let unknown: Vec<(String, String)> = snapshot
+            .pods()
+            .iter()
+            .filter(|p| p.obj.spec.is_none() && p.obj.resolved.account_source == Source::Inferred)
+            .map(|p| (p.metadata.namespace.clone(), p.metadata.name.clone()))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(snapshot);
+        }
+        let resource = self.resource(&kinds::POD).await?;
+        let pods: Vec<Pod> = if unknown.len() <= MAX_POD_GETS {
+            stream::iter(unknown)
+                .map(|(ns, name)| async move {
+                    let value = self.get(&resource, Some(&ns), &name).await?;
+                    Ok::<_, ClusterError>(value.and_then(|v| serde_json::from_value::<Pod>(v).ok()))
+                })
+                .buffer_unordered(8)
+                .try_filter_map(|pod| async move { Ok(pod) })
+                .try_collect()
+                .await?
+        } else {
+            let options = ListOptions { page_size, ..ListOptions::default() };
+            let all: Vec<Pod> = self.list(&resource, Scope::All, &options).await?;
+            let wanted: std::collections::BTreeSet<(String, String)> =
+                unknown.into_iter().collect();
+            all.into_iter()
+                .filter(|p| {
+                    wanted.contains(&(p.metadata.namespace.clone(), p.metadata.name.clone()))
+                })
+                .collect()
+        };
+        let mut builder = snapshot.into_builder();
+        for pod in pods {
+            builder.add(pod, Origin::Cluster);
+        }
+        Ok(builder.finish())
     }
 }
 

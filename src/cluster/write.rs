@@ -37,6 +37,17 @@ impl WriteMode {
     }
 }
 
+/// Where a write goes and what it is called in messages.
+struct Write<'a> {
+    method: Method,
+    verb: &'static str,
+    path: String,
+    name: Option<&'a str>,
+    content_type: &'static str,
+    /// More query parameters, each starting with `&`.
+    query: String,
+}
+
 /// The result of a guarded edit.
 #[derive(Debug, Clone)]
 pub struct Edited {
@@ -73,17 +84,15 @@ impl Cluster {
         object: &Value,
         mode: WriteMode,
     ) -> Result<Value, ClusterError> {
-        let action = Action { verb: "patch", kind: resource.kind, namespace, name: Some(name) };
-        let mut uri = format!(
-            "{}?fieldManager={}&force={}",
-            resource.object_path(namespace, name),
-            encode(FIELD_MANAGER),
-            mode.force
-        );
-        mode.query(&mut uri, false);
-        let call =
-            Call::with_body(Method::PATCH, uri, "application/apply-patch+yaml", to_vec(object));
-        decode(&self.request(&call, &action).await?, &action)
+        let write = Write {
+            method: Method::PATCH,
+            verb: "patch",
+            path: resource.object_path(namespace, name),
+            name: Some(name),
+            content_type: "application/apply-patch+yaml",
+            query: format!("&force={}", mode.force),
+        };
+        self.write(resource, namespace, write, object, mode).await
     }
 
     /// Creates `object`.
@@ -95,12 +104,15 @@ impl Cluster {
         mode: WriteMode,
     ) -> Result<Value, ClusterError> {
         let name = object.pointer("/metadata/name").and_then(Value::as_str);
-        let action = Action { verb: "create", kind: resource.kind, namespace, name };
-        let mut uri =
-            format!("{}?fieldManager={}", resource.collection_path(namespace), FIELD_MANAGER);
-        mode.query(&mut uri, false);
-        let call = Call::with_body(Method::POST, uri, "application/json", to_vec(object));
-        decode(&self.request(&call, &action).await?, &action)
+        let write = Write {
+            method: Method::POST,
+            verb: "create",
+            path: resource.collection_path(namespace),
+            name,
+            content_type: "application/json",
+            query: String::new(),
+        };
+        self.write(resource, namespace, write, object, mode).await
     }
 
     /// Replaces the object; its `metadata.resourceVersion` guards against lost updates.
@@ -112,12 +124,15 @@ impl Cluster {
         object: &Value,
         mode: WriteMode,
     ) -> Result<Value, ClusterError> {
-        let action = Action { verb: "update", kind: resource.kind, namespace, name: Some(name) };
-        let mut uri =
-            format!("{}?fieldManager={}", resource.object_path(namespace, name), FIELD_MANAGER);
-        mode.query(&mut uri, false);
-        let call = Call::with_body(Method::PUT, uri, "application/json", to_vec(object));
-        decode(&self.request(&call, &action).await?, &action)
+        let write = Write {
+            method: Method::PUT,
+            verb: "update",
+            path: resource.object_path(namespace, name),
+            name: Some(name),
+            content_type: "application/json",
+            query: String::new(),
+        };
+        self.write(resource, namespace, write, object, mode).await
     }
 
     /// A JSON merge patch (RFC 7386). Include `metadata.resourceVersion` to guard it.
@@ -129,12 +144,32 @@ impl Cluster {
         patch: &Value,
         mode: WriteMode,
     ) -> Result<Value, ClusterError> {
-        let action = Action { verb: "patch", kind: resource.kind, namespace, name: Some(name) };
+        let write = Write {
+            method: Method::PATCH,
+            verb: "patch",
+            path: resource.object_path(namespace, name),
+            name: Some(name),
+            content_type: "application/merge-patch+json",
+            query: String::new(),
+        };
+        self.write(resource, namespace, write, patch, mode).await
+    }
+
+    /// Sends one write with our field manager (and `dryRun=All` when asked) and decodes the
+    /// object the server returns.
+    async fn write(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        write: Write<'_>,
+        body: &Value,
+        mode: WriteMode,
+    ) -> Result<Value, ClusterError> {
+        let action = Action { verb: write.verb, kind: resource.kind, namespace, name: write.name };
         let mut uri =
-            format!("{}?fieldManager={}", resource.object_path(namespace, name), FIELD_MANAGER);
+            format!("{}?fieldManager={}{}", write.path, encode(FIELD_MANAGER), write.query);
         mode.query(&mut uri, false);
-        let call =
-            Call::with_body(Method::PATCH, uri, "application/merge-patch+json", to_vec(patch));
+        let call = Call::with_body(write.method, uri, write.content_type, to_vec(body));
         decode(&self.request(&call, &action).await?, &action)
     }
 

@@ -6,8 +6,8 @@
 //! `--matrix` asks every caller against every Service port instead ([`super::can_matrix`]).
 //!
 //! Exit status: 0 ALLOW, 1 DENY or UNKNOWN (a CUSTOM authorizer decides at run time); with
-//! `--batch`, the most restrictive answer. 2 for bad input (including a query naming what the
-//! Snapshot lacks), 3 when the cluster cannot be read.
+//! `--batch`, 0 only when every query is allowed. 2 for bad input (including a query naming what
+//! the Snapshot lacks), 3 when the cluster cannot be read.
 
 use std::io::Read;
 use std::path::Path;
@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
         }
     };
 
-    let input = input::load(global, &args.input, ui).await?;
+    let input = input::load_with_accounts(global, &args.input, ui).await?;
     let snapshot = &input.snapshot;
     let namespace = input.namespace.as_str();
     if args.batch.is_none() {

@@ -262,6 +262,10 @@ fn namespace(whole: &str, what: &str, ns: &str) -> Result<String, ValidationErro
         .map_err(|e| ValidationError::new(what, whole, e.allowed()))
 }
 
+/// The flags a batch line may carry; each takes a value.
+const QUERY_FLAGS: &[&str] =
+    &["--port", "--method", "--path", "--host", "--header", "-H", "-n", "--namespace"];
+
 /// Parses one line of a batch file: `FROM TO [flags]`, `#` comments and blank lines give
 /// `None`. Flags: `--port`, `--method`, `--path`, `--host`, `--header`/`-H` (repeatable) and
 /// `-n`/`--namespace`, each as `--flag VALUE` or `--flag=VALUE`; values may be quoted.
@@ -284,6 +288,12 @@ pub fn parse_line(line: &str) -> Result<Option<Query>, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v)),
             _ => (word, None),
         };
+        if !QUERY_FLAGS.contains(&flag) {
+            return Err(format!(
+                "unknown flag {flag} (a query takes --port, --method, --path, --host, --header \
+                 and -n)"
+            ));
+        }
         let value = match inline {
             Some(v) => v,
             None => {
@@ -298,13 +308,8 @@ pub fn parse_line(line: &str) -> Result<Option<Query>, String> {
             "--path" => d.path = Some(value),
             "--host" => d.host = Some(value),
             "--header" | "-H" => d.headers.push(value),
-            "-n" | "--namespace" => d.namespace = Some(value),
-            other => {
-                return Err(format!(
-                    "unknown flag {other} (a query takes --port, --method, --path, --host, \
-                     --header and -n)"
-                ));
-            }
+            // `-n` or `--namespace`, the only others QUERY_FLAGS lets through.
+            _ => d.namespace = Some(value),
         }
     }
     match positional.as_slice() {
@@ -439,6 +444,7 @@ mod tests {
             ("ns/foo/sa/sleep svc/a --port", "needs a value"),
             ("ns/foo/sa/sleep svc/a --port 0", "--port"),
             ("ns/foo/sa/sleep svc/a --verb GET", "unknown flag"),
+            ("ns/foo/sa/sleep svc/a --verb", "unknown flag --verb"),
             ("ns/foo/sa/sleep svc/a --method get", "--method"),
             ("ns/foo/sa/sleep svc/a --path x", "--path"),
             ("ns/foo/sa/sleep 'svc/a", "unclosed"),

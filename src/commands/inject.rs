@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{DryRun, GlobalArgs, InjectArgs},
-    cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, WriteMode, kinds},
+    cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, WriteMode, kinds, ownership},
+    commands::writes,
     error::{ExitStatus, Problems, UsageError},
     mesh::{
         injection::{
@@ -21,6 +22,7 @@ use crate::{
     output::{
         Format, Ui,
         changes::{Change, Verb},
+        diff,
     },
 };
 
@@ -39,7 +41,7 @@ impl Plan {
     pub fn new(args: &InjectArgs) -> anyhow::Result<Self> {
         let mut namespaces = Vec::new();
         for ns in &args.namespaces {
-            validate::validate_namespace(ns)?;
+            validate::validate_namespace(ns).for_flag("NS")?;
             let protected = PROTECTED.contains(&ns.as_str()) || *ns == args.istio_namespace;
             if protected && !args.write.force {
                 return Err(UsageError::new(format!(
@@ -168,6 +170,17 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
     if let MeshMode::Revision(rev) = &plan.target {
         warn_unserved_revision(&cluster, rev, ui).await;
     }
+    // A namespace another tool manages is refused before anything is written.
+    if !args.write.force {
+        for name in &plan.namespaces {
+            if let Some(owner) = ownership::managing_tool(&namespaces[name.as_str()]) {
+                return Err(writes::refusal(&format!("Namespace {name}"), &owner).into());
+            }
+        }
+    }
+    if args.write.diff {
+        return print_diff(&cluster, &plan, &namespaces, args.restart, ui).await;
+    }
 
     // Label each namespace; a failure is reported and the rest still go ahead.
     let mut changes = Vec::new();
@@ -190,8 +203,10 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
             Err(e) => {
                 failed = true;
                 modes.insert(name, injection::namespace_mode(&labels_of(live)));
-                let why = crate::output::errors::render(&e, false);
-                let why = why.lines().collect::<Vec<_>>().join("; ");
+                let mut why = crate::output::errors::one_line(&e);
+                if super::writes::is_uncertain(&e) {
+                    why.push_str("; the label may have been written: the reply never came");
+                }
                 changes.push(Change::new(&kinds::NAMESPACE, None, name, Verb::Failed(why)));
             }
         }
@@ -233,6 +248,42 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
 
     if failed {
         return Err(Problems::new("some changes failed; re-running is safe").into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `--diff`: each namespace's live labels against the intended ones, and with `--restart` the
+/// workloads that would be restarted. Nothing is written.
+async fn print_diff(
+    cluster: &Cluster,
+    plan: &Plan,
+    namespaces: &BTreeMap<String, Value>,
+    restart: bool,
+    ui: &mut Ui,
+) -> anyhow::Result<ExitStatus> {
+    let mut text = String::new();
+    let mut modes: BTreeMap<&str, MeshMode> = BTreeMap::new();
+    for name in &plan.namespaces {
+        let live = &namespaces[name.as_str()];
+        let after = plan.labels_after(&labels_of(live));
+        modes.insert(name, injection::namespace_mode(&after));
+        let mut intended = live.clone();
+        intended["metadata"]["labels"] = json!(after);
+        text.push_str(&diff::objects(&format!("namespace/{name}"), Some(live), Some(&intended)));
+    }
+    ui.text(&text)?;
+    if restart {
+        let pods = list_pods(cluster, &plan.namespaces).await?;
+        let owners = list_replica_set_owners(cluster, &plan.namespaces).await?;
+        let mismatches = find_mismatches(&pods, &owners, &modes);
+        let restarts: Vec<String> = mismatches
+            .iter()
+            .filter(|m| m.kind != "Pod")
+            .map(|m| format!("  {} {}/{}", m.kind.to_ascii_lowercase(), m.namespace, m.name))
+            .collect();
+        if !restarts.is_empty() {
+            ui.note(&format!("--restart would restart:\n{}", restarts.join("\n")));
+        }
     }
     Ok(ExitStatus::Success)
 }

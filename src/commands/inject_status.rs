@@ -39,7 +39,8 @@ pub async fn run(
         _ => None,
     };
     if let Some(ns) = &wanted {
-        crate::mesh::validate::validate_namespace(ns)?;
+        let flag = if args.namespace.is_some() { "NS" } else { "--namespace" };
+        crate::mesh::validate::validate_namespace(ns).map_err(|e| e.for_flag(flag))?;
     }
 
     let cluster = Cluster::connect(global).await?;

@@ -15,8 +15,8 @@ use crate::{
     cluster::{Cluster, snapshot::LoadOptions},
     error::UsageError,
     mesh::{
-        manifest::load_manifest,
-        snapshot::{Snapshot, SnapshotBuilder, add_offline_defaults},
+        manifest::{ManifestError, read_manifest},
+        snapshot::{Added, Snapshot, SnapshotBuilder, add_offline_defaults},
     },
     output::Ui,
 };
@@ -34,23 +34,51 @@ pub struct Input {
 
 /// Reads the input the flags describe; notes about it go to stderr.
 pub async fn load(global: &GlobalArgs, args: &InputArgs, ui: &mut Ui) -> anyhow::Result<Input> {
+    load_inner(global, args, ui, false).await
+}
+
+/// As [`load`], and on the cluster also reads the pods whose service account the metadata-only
+/// list left unknown, for commands that answer for a caller's identity.
+pub async fn load_with_accounts(
+    global: &GlobalArgs,
+    args: &InputArgs,
+    ui: &mut Ui,
+) -> anyhow::Result<Input> {
+    load_inner(global, args, ui, true).await
+}
+
+async fn load_inner(
+    global: &GlobalArgs,
+    args: &InputArgs,
+    ui: &mut Ui,
+    accounts: bool,
+) -> anyhow::Result<Input> {
     if let Some(ns) = &global.namespace {
-        crate::mesh::validate::validate_namespace(ns)?;
+        crate::mesh::validate::validate_namespace(ns).map_err(|e| e.for_flag("--namespace"))?;
     }
     crate::mesh::validate::validate_namespace(&args.istio_namespace)
         .map_err(|e| e.for_flag("--istio-namespace"))?;
     let files = read_files(&args.files, args.recursive)?;
 
-    if files.is_empty() || args.use_cluster {
+    // `-f` decides, not what it held: an empty folder must not turn into a read of the cluster.
+    if args.files.is_empty() || args.use_cluster {
+        // Connecting sends nothing; the files are read before the cluster, so a bad file
+        // costs no request.
         let cluster = Cluster::connect(global).await?;
         let namespace = cluster.namespace().to_string();
+        let layer = match args.files.is_empty() {
+            true => None,
+            false => Some(parse_files(&files, &namespace, args)?),
+        };
         let (live, objects) = read_live(&cluster, args, ui).await?;
-        let live = live.default_namespace(&namespace);
-        if files.is_empty() {
-            return Ok(Input { snapshot: live.finish(), objects, namespace, live: true });
+        let mut snapshot = live.default_namespace(&namespace).finish();
+        if accounts {
+            snapshot = cluster.resolve_pod_accounts(snapshot, args.page_size).await?;
         }
-        let (layer, from_files) = parse_files(&files, &namespace, args)?;
-        let snapshot = live.finish().overlay(layer);
+        let Some((layer, from_files)) = layer else {
+            return Ok(Input { snapshot, objects, namespace, live: true });
+        };
+        let snapshot = snapshot.overlay(layer);
         return Ok(Input { snapshot, objects: objects + from_files, namespace, live: true });
     }
 
@@ -102,16 +130,8 @@ async fn read_live(
         ..LoadOptions::default()
     };
     let (builder, report) = cluster.collect_snapshot(&options).await?;
-    let groups: std::collections::BTreeSet<&str> =
-        report.not_served.iter().map(|k| k.group).collect();
-    for group in groups {
-        ui.note(&format!("the cluster does not serve {group}; checks of its kinds are skipped"));
-    }
-    for (kind, why) in &report.forbidden {
-        ui.note(&format!(
-            "cannot list {} ({why}); checks that need them are skipped",
-            kind.resource_name()
-        ));
+    for note in report.notes() {
+        ui.note(&note);
     }
     Ok((builder, report.objects))
 }
@@ -200,9 +220,20 @@ fn parse_files(
         builder.mark_loaded(kind);
     }
     let mut objects = 0;
+    let mut documents = 0;
     for file in files {
-        let (stored, errors) = load_manifest(&mut builder, &file.name, &file.bytes)
-            .map_err(|e| UsageError::new(e.to_string()))?;
+        let manifest =
+            read_manifest(&file.name, &file.bytes).map_err(|e| UsageError::new(e.to_string()))?;
+        documents += manifest.documents.len();
+        let mut errors = manifest.errors;
+        let mut stored = 0;
+        for doc in manifest.documents {
+            match builder.add_value(doc.value, doc.origin) {
+                Ok(Added::Object(_)) => stored += 1,
+                Ok(_) => {}
+                Err(e) => errors.push(ManifestError::from(e)),
+            }
+        }
         if let Some(first) = errors.first() {
             let more = match errors.len() {
                 1 => String::new(),
@@ -211,6 +242,19 @@ fn parse_files(
             return Err(UsageError::new(format!("{first}{more}")).into());
         }
         objects += stored;
+    }
+    // As `kubectl apply -f` does, input without a single object is a mistake (an empty render,
+    // a wrong folder), not a clean bill of health. Objects of any kind count.
+    if documents == 0 {
+        let mut names: Vec<&str> = files.iter().map(|f| f.name.as_str()).take(3).collect();
+        if files.len() > 3 {
+            names.push("...");
+        }
+        let what = match names.is_empty() {
+            true => "no .yaml, .yml or .json file was found".to_string(),
+            false => format!("nothing but empty documents in {}", names.join(", ")),
+        };
+        return Err(UsageError::new(format!("no objects in the -f input: {what}")).into());
     }
     Ok((builder, objects))
 }

@@ -31,7 +31,10 @@ pub async fn run(
         match server_version(global).await {
             Ok(v) => Some(v),
             Err(e) => {
-                ui.warn(&format!("the server version is unknown: {}", one_line(&e)));
+                ui.warn(&format!(
+                    "the server version is unknown: {}",
+                    crate::output::errors::one_line(&e)
+                ));
                 None
             }
         }
@@ -61,13 +64,6 @@ pub async fn run(
 async fn server_version(global: &GlobalArgs) -> anyhow::Result<Value> {
     let cluster = Cluster::connect(global).await?;
     Ok(cluster.server_version().await?)
-}
-
-fn one_line(e: &anyhow::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    parts.extend(e.chain().skip(1).map(|c| c.to_string()));
-    parts.dedup();
-    parts.join(": ")
 }
 
 /// The architecture in Go's spelling, as Krew and kubectl name platforms.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::{
     cli::{DryRun, WriteArgs},
     cluster::{
-        Cluster, Resource, WriteMode,
+        Cluster, ClusterError, Failure, Resource, WriteMode,
         ownership::{self, Owner},
     },
     error::{ExitStatus, Problems},
@@ -155,11 +155,17 @@ impl<'a> Writer<'a> {
                     self.print(&outcome, ui)?;
                     let written: Vec<String> =
                         outcome.changes.iter().filter(|c| c.wrote()).map(Change::object).collect();
-                    let note = if written.is_empty() {
+                    let mut note = if written.is_empty() {
                         "nothing was written before the failure".to_string()
                     } else {
                         format!("already written: {}", written.join(", "))
                     };
+                    if is_uncertain(&e) {
+                        note.push_str(&format!(
+                            "; {} may have been written too: the reply never came",
+                            qualified_object(intent)
+                        ));
+                    }
                     return Err(e.context(format!("{note}; re-running is safe")));
                 }
             }
@@ -230,6 +236,19 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// Whether a write failed without a reply, so the server may have carried it out.
+pub(crate) fn is_uncertain(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<ClusterError>()
+            .is_some_and(|e| matches!(e.failure(), Failure::Timeout(_) | Failure::Dropped(_)))
+    })
+}
+
+/// `kind.group/name`, as the report lines name an object.
+fn qualified_object(intent: &Intent) -> String {
+    format!("{}/{}", intent.resource().kind.display_name(), intent.name())
+}
+
 /// Whether two versions of an object are the same apart from server-managed metadata.
 pub fn same(a: &Value, b: &Value) -> bool {
     diff::strip_server_fields(a) == diff::strip_server_fields(b)
@@ -245,7 +264,8 @@ fn without_managed_fields(object: &Value) -> Value {
     out
 }
 
-fn refusal(what: &str, owner: &Owner) -> Problems {
+/// The refusal to change `what` (e.g. `Namespace shop`) that `owner` manages.
+pub fn refusal(what: &str, owner: &Owner) -> Problems {
     Problems::new(format!(
         "refusing to change {what}: it is managed by {owner}; nothing was written"
     ))

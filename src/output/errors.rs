@@ -38,6 +38,36 @@ pub fn render(err: &anyhow::Error, color: bool) -> String {
     super::redact::redact(&text).into_owned()
 }
 
+/// Renders an error chain on one line, for a report that names several objects: the message
+/// and each cause joined by `: `, then `; hint: ...`. No `error:` label, no empty parts.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    let mut text = parts.join(": ");
+    if let Some(hint) = error::hint(err) {
+        text.push_str("; hint: ");
+        text.push_str(&hint);
+    }
+    super::redact::redact(&text).into_owned()
+}
+
+/// The one line a crash prints instead of a backtrace: where, that it is a bug, and what to
+/// send. It names no value from the crashed run, so it can carry no secret.
+pub fn crash_report(place: Option<(&str, u32)>) -> String {
+    let place = place.map(|(file, line)| format!(" at {file}:{line}")).unwrap_or_default();
+    format!(
+        "error: kubectl-debatemesh {} crashed{place}; this is a bug. Please report it with the \
+         command you ran (rerun with RUST_BACKTRACE=1 for details)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Prints `err` on stderr.
 pub fn print(err: &anyhow::Error, no_color: bool) {
     use std::io::Write;
@@ -95,6 +125,39 @@ mod tests {
     fn usage_errors_are_one_line() {
         let err = anyhow::Error::new(UsageError::new("invalid value \"\" for NS: empty"));
         assert_eq!(render(&err, false), "error: invalid value \"\" for NS: empty\n");
+    }
+
+    #[test]
+    fn a_crash_prints_one_line_asking_for_a_report() {
+        let text = crash_report(Some(("src/commands/check.rs", 42)));
+        assert_eq!(
+            text,
+            format!(
+                "error: kubectl-debatemesh {} crashed at src/commands/check.rs:42; this is a bug. \
+                 Please report it with the command you ran (rerun with RUST_BACKTRACE=1 for \
+                 details)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(!text.contains('\n'));
+        assert!(crash_report(None).contains(" crashed; this is a bug."));
+    }
+
+    #[test]
+    fn a_failed_write_reads_as_one_line() {
+        let err = anyhow::Error::new(
+            crate::cluster::ClusterError::new(
+                "update Namespace shop",
+                crate::cluster::Failure::Dropped("connection reset".into()),
+            )
+            .with_hint("re-run"),
+        )
+        .context("cannot label namespace shop");
+        assert_eq!(
+            one_line(&err),
+            "cannot label namespace shop: failed to update Namespace shop: the connection closed \
+             before a reply: connection reset; hint: re-run"
+        );
     }
 
     #[test]

@@ -484,3 +484,43 @@ fn batch_answers_ten_thousand_queries_a_second_on_a_thousand_namespaces() {
     let rate = 20_000.0 / (all - base).max(1e-3);
     assert!(rate >= 10_000.0, "{rate:.0} queries per second (read {base:.2}s, all {all:.2}s)");
 }
+
+#[test]
+fn help_gives_the_exit_status_unknown_has() {
+    let env = Env::new();
+    let run = env.run(&["can", "--help"]).ok();
+    assert!(run.stdout.contains("1 DENY or UNKNOWN"), "{}", run.stdout);
+    assert!(!run.stdout.contains("4 UNKNOWN"), "no exit status 4 exists: {}", run.stdout);
+}
+
+#[test]
+fn live_bare_pods_answer_as_their_own_service_account() {
+    let env = Env::new();
+    env.seed(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\n\
+         spec: {selector: {app: api}, ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: api-0, namespace: shop,\n\
+           labels: {app: api, security.istio.io/tlsMode: istio},\n\
+           annotations: {sidecar.istio.io/status: '{}'}}\n\
+         spec: {serviceAccountName: api, containers: [{name: app, ports: [{containerPort: 8080}]}]}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: reporter, namespace: shop,\n\
+           labels: {security.istio.io/tlsMode: istio}, annotations: {sidecar.istio.io/status: '{}'}}\n\
+         spec: {serviceAccountName: reporter, containers: [{name: app}, {name: istio-proxy}]}\n---\n\
+         apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+         metadata: {name: only-reporter, namespace: shop}\n\
+         spec: {selector: {matchLabels: {app: api}},\n\
+           rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/reporter]}}]}]}\n",
+    );
+    // The pod list carries metadata only; the bare pod's account is read from the pod itself.
+    let run = env.run(&["can", "shop/pod/reporter", "shop/svc/api", "-o", "json"]).code(0);
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(by(&answer["decidedBy"]), "policy shop/only-reporter rule 0", "{}", run.stdout);
+    let gets: Vec<_> = env
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/namespaces/shop/pods/reporter"))
+        .collect();
+    assert_eq!(gets.len(), 1, "the bare pod is read once");
+}

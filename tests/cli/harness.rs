@@ -137,9 +137,13 @@ impl Env {
     /// from the build folder.
     fn plugin_dir(&self) -> PathBuf {
         let dir = self.dir.path().join("bin");
-        if !dir.exists() {
+        // Runs of one Env may start at once: whoever links first wins, the others find it.
+        if !dir.join("kubectl-debatemesh").exists() {
             std::fs::create_dir_all(&dir).expect("plugin folder");
-            std::os::unix::fs::symlink(binary(), dir.join("kubectl-debatemesh")).expect("link");
+            match std::os::unix::fs::symlink(binary(), dir.join("kubectl-debatemesh")) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => panic!("link: {e}"),
+                _ => {}
+            }
         }
         dir
     }
@@ -184,7 +188,7 @@ impl Env {
     }
 }
 
-fn capture(mut command: Command) -> Run {
+pub fn capture(mut command: Command) -> Run {
     let out = command.output().expect("run the command");
     Run {
         code: out.status.code().unwrap_or(-1),

@@ -210,6 +210,31 @@ fn server_dry_run_sends_dry_run_all_and_saves_nothing() {
 }
 
 #[test]
+fn diff_prints_the_label_change_and_writes_nothing() {
+    let env = env();
+    let run = env.run(&["inject", "shop", "--diff", "--restart"]).ok();
+    assert!(run.stdout.starts_with("--- live/namespace/shop\n+++ intended/namespace/shop\n"));
+    assert!(run.stdout.contains("\n+    istio-injection: enabled\n"), "{}", run.stdout);
+    assert!(run.stderr.contains("deployment shop/web"), "{}", run.stderr);
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    assert!(env.labels("namespaces", "", "shop").get("istio-injection").is_none());
+}
+
+#[test]
+fn a_namespace_helm_manages_needs_force() {
+    let env = env();
+    env.seed(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: charted\n  annotations: \
+         {meta.helm.sh/release-name: shop}\n  labels: {app.kubernetes.io/managed-by: Helm}\n",
+    );
+    let run = env.run(&["inject", "shop", "charted"]).code(1);
+    assert!(run.stderr.contains("Namespace charted: it is managed by Helm"), "{}", run.stderr);
+    assert!(env.writes().is_empty(), "nothing is written, shop included: {:?}", env.writes());
+    env.run(&["inject", "charted", "--force"]).ok();
+    assert_eq!(env.labels("namespaces", "", "charted")["istio-injection"], "enabled");
+}
+
+#[test]
 fn protected_namespaces_need_force() {
     let env = env();
     env.run(&["inject", "kube-system"])

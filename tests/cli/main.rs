@@ -8,9 +8,11 @@ mod harness;
 
 mod allow;
 mod analyzers;
+mod bad_input;
 mod can;
 mod check;
 mod dashboard;
+mod data_safety;
 mod expose;
 mod faults;
 mod inject;

@@ -18,6 +18,16 @@ fn version_reports_client_and_server() {
 }
 
 #[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let env = Env::new();
+    let mut command = env.command(&["version", "-v"]);
+    command.env_remove("NO_COLOR");
+    let run = crate::harness::capture(command).ok();
+    assert!(run.stderr.contains("DEBUG"), "-v logs requests: {}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "escape codes in piped logs: {:?}", run.stderr);
+}
+
+#[test]
 fn kubectl_completes_plugin_commands_flags_and_namespaces_through_the_shim() {
     let env = Env::new();
     env.seed("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");

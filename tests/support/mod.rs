@@ -464,6 +464,12 @@ impl TestServer {
         self.shared.lock().expiry = Some(expiry);
     }
 
+    /// Answers every paginated list (one with a `limit`) with at most `cap` items per page, as
+    /// an API server may, so every list a client sends goes through continue tokens.
+    pub fn cap_page_size(&self, cap: usize) {
+        self.shared.lock().page_cap = Some(cap);
+    }
+
     /// A small HTTP client for this server (plain HTTP servers only).
     pub fn http(&self) -> HttpClient {
         assert!(self.pki.is_none(), "the raw HTTP client speaks plain HTTP only");

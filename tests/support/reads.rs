@@ -205,6 +205,11 @@ fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
         }
         _ => 0,
     };
+    // The API server may return fewer items than `limit`, with a continue token for the rest.
+    let limit = match state.page_cap {
+        Some(cap) if limit > cap => cap,
+        _ => limit,
+    };
 
     // A continue token resumes after its last key, unless the test expired tokens.
     let mut list_rv = state.store.current_rv();

@@ -191,6 +191,8 @@ pub struct State {
     pub log: Vec<LoggedRequest>,
     pub faults: Vec<(Fault, u32)>,
     pub expiry: Option<Expiry>,
+    /// The most items one page holds, whatever `limit` asks (servers may return fewer).
+    pub page_cap: Option<usize>,
     /// Where port-forwards to (namespace, pod, port) connect: a 127.0.0.1 address a test serves.
     pub forwards: BTreeMap<(String, String, u16), std::net::SocketAddr>,
 }

@@ -19,19 +19,10 @@ pub async fn list_snapshot(cluster: &Cluster, control_plane: &str) -> anyhow::Re
         ..LoadOptions::default()
     };
     let (builder, report) = cluster.collect_snapshot(&options).await?;
-    let mut notes = Vec::new();
-    let groups: std::collections::BTreeSet<&str> =
-        report.not_served.iter().map(|k| k.group).collect();
-    for group in groups {
-        notes.push(format!("the cluster does not serve {group}; checks of its kinds are skipped"));
-    }
-    for (kind, why) in &report.forbidden {
-        notes.push(format!(
-            "cannot list {} ({why}); checks that need them are skipped",
-            kind.resource_name()
-        ));
-    }
+    let mut notes = report.notes();
     let snapshot = builder.default_namespace(cluster.namespace()).finish();
+    // Who would lose access depends on each caller's account, so learn the unknown ones.
+    let snapshot = cluster.resolve_pod_accounts(snapshot, options.page_size).await?;
     if let Some(e) = snapshot.mesh_error() {
         notes.push(format!(
             "cannot parse mesh config in {control_plane}/istio: {e}; using Istio's defaults"

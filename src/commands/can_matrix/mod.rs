@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
     }
     check_paths(&args.diff_against, &args.input.files)?;
 
-    let input = input::load(global, &args.input, ui).await?;
+    let input = input::load_with_accounts(global, &args.input, ui).await?;
     // Live, the current namespace unless -A; from files, everything unless -n.
     let scope = match (&global.namespace, args.all_namespaces, input.live) {
         (_, true, _) | (None, false, false) => Scope::All,
