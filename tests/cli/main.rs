@@ -11,6 +11,7 @@ mod check;
 
 mod inject;
 mod krew;
+mod scale;
 mod semantics;
 mod server;
 mod version;

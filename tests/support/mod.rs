@@ -53,6 +53,7 @@ mod fieldset;
 mod http;
 mod kubectl;
 mod managed;
+pub mod mesh_gen;
 mod openapi;
 mod patch;
 mod proto;
