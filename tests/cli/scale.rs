@@ -6,48 +6,25 @@
 use std::collections::BTreeMap;
 
 use crate::harness::Env;
-use crate::support::mesh_gen::{self, Size, Spec};
+use crate::support::mesh_gen::{self, CHECK_KINDS as KINDS, Size, Spec};
 use crate::support::{LoggedRequest, TestServer};
-
-/// What `check` lists: (API group, plural, metadata only).
-const KINDS: &[(&str, &str, bool)] = &[
-    ("", "namespaces", false),
-    ("", "services", false),
-    ("", "pods", true),
-    ("apps", "replicasets", true),
-    ("", "serviceaccounts", true),
-    ("apps", "deployments", false),
-    ("apps", "statefulsets", false),
-    ("apps", "daemonsets", false),
-    ("", "secrets", true),
-    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", true),
-    ("", "configmaps", false),
-    ("networking.istio.io", "gateways", false),
-    ("networking.istio.io", "virtualservices", false),
-    ("networking.istio.io", "destinationrules", false),
-    ("networking.istio.io", "serviceentries", false),
-    ("networking.istio.io", "sidecars", false),
-    ("security.istio.io", "peerauthentications", false),
-    ("security.istio.io", "authorizationpolicies", false),
-    ("security.istio.io", "requestauthentications", false),
-    ("gateway.networking.k8s.io", "gateways", false),
-    ("gateway.networking.k8s.io", "httproutes", false),
-];
 
 /// The kind a request lists, when it is a list of one of [`KINDS`] across all namespaces
 /// (or, for the mesh config, in `istio-system`).
 fn listed_kind(r: &LoggedRequest) -> Option<(&'static str, &'static str, bool)> {
     KINDS.iter().copied().find(|(group, plural, _)| {
-        let prefix = if group.is_empty() { "/api/v1/".to_string() } else { format!("/apis/{group}/") };
+        let prefix =
+            if group.is_empty() { "/api/v1/".to_string() } else { format!("/apis/{group}/") };
         let Some(rest) = r.path.strip_prefix(&prefix) else { return false };
-        let rest = if group.is_empty() { rest } else { rest.split_once('/').map_or("", |(_, p)| p) };
+        let rest =
+            if group.is_empty() { rest } else { rest.split_once('/').map_or("", |(_, p)| p) };
         rest == *plural || (*plural == "configmaps" && rest == "namespaces/istio-system/configmaps")
     })
 }
 
 fn stored(server: &TestServer, group: &str, plural: &str) -> usize {
     let resource = if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") };
-    server.objects(&resource, None).len()
+    server.count(&resource, None)
 }
 
 #[test]
@@ -55,7 +32,10 @@ fn check_lists_each_kind_once_in_pages_and_gets_nothing_by_name() {
     let env = Env::new();
     let summary = mesh_gen::seed(&env.server, &Spec::of(Size::Small));
     assert_eq!(summary.count("pods"), stored(&env.server, "", "pods"));
-    assert_eq!(summary.count("authorizationpolicies"), stored(&env.server, "security.istio.io", "authorizationpolicies"));
+    assert_eq!(
+        summary.count("authorizationpolicies"),
+        stored(&env.server, "security.istio.io", "authorizationpolicies")
+    );
     assert!(summary.count("pods") > 2_000, "{:?}", summary.counts);
     env.server.clear_log();
 
@@ -70,8 +50,8 @@ fn check_lists_each_kind_once_in_pages_and_gets_nothing_by_name() {
         if r.path == "/apis" || r.path == "/api" {
             continue;
         }
-        let (group, plural, _) =
-            listed_kind(r).unwrap_or_else(|| panic!("not a list of a needed kind: {} {:?}", r.path, r.query));
+        let (group, plural, _) = listed_kind(r)
+            .unwrap_or_else(|| panic!("not a list of a needed kind: {} {:?}", r.path, r.query));
         pages.entry((group, plural)).or_default().push(r);
     }
     let discovery = requests.len() - pages.values().map(Vec::len).sum::<usize>();

@@ -39,10 +39,14 @@ impl Call<'_> {
 
     /// An object as the client asked for it: `apiVersion` in the requested version.
     pub fn present(&self, obj: &Value) -> Value {
-        let mut out = obj.clone();
-        out["apiVersion"] = json!(self.api_version());
-        out["kind"] = json!(self.kind().kind);
-        out
+        self.present_owned(obj.clone())
+    }
+
+    /// Like [`Call::present`], reusing `obj`.
+    pub fn present_owned(&self, mut obj: Value) -> Value {
+        obj["apiVersion"] = json!(self.api_version());
+        obj["kind"] = json!(self.kind().kind);
+        obj
     }
 }
 
@@ -92,7 +96,7 @@ fn get(call: &Call<'_>, state: &State, name: &str) -> Result<Reply, ApiError> {
         .store
         .get(call.kind(), call.namespace(), name)
         .ok_or_else(|| ApiError::not_found(call.kind(), name))?;
-    let obj = call.present(obj);
+    let obj = call.present_owned(obj);
     match negotiate(&call.req.accept, false) {
         Some(Shape::Object) => Ok(Reply::json(200, &obj)),
         Some(Shape::Metadata) => Ok(Reply::json(200, &partial(&obj))),
@@ -154,7 +158,7 @@ fn watch(call: &Call<'_>, state: &State) -> Result<Reply, ApiError> {
                     labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
                         && fields.matches(o)
                 })
-                .map(|o| call.present(o))
+                .map(|o| call.present_owned(o))
                 .collect();
             (state.store.current_rv(), current)
         }
@@ -231,18 +235,30 @@ fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
         }
     }
 
+    // Without selectors the objects past the page are counted, not decoded; metadata-only
+    // answers without a field selector decode only metadata.
     let namespace = call.target.namespace.as_deref();
-    let matching = state.store.list(call.kind(), namespace, after).filter(|o| {
-        labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
-            && fields.matches(o)
-    });
+    let no_labels = req.param("labelSelector").unwrap_or("").is_empty();
+    let no_fields = req.param("fieldSelector").unwrap_or("").is_empty();
+    let metadata_will_do = shape == Shape::Metadata && no_fields;
     let mut items: Vec<Value> = Vec::new();
     let mut remaining = 0usize;
-    for obj in matching {
-        if limit == 0 || items.len() < limit {
-            items.push(call.present(obj));
-        } else {
+    for packed in state.store.list_packed(call.kind(), namespace, after) {
+        let full = limit != 0 && items.len() >= limit;
+        if full && no_labels && no_fields {
             remaining += 1;
+            continue;
+        }
+        let obj = if metadata_will_do { packed.metadata() } else { packed.value() };
+        if !(labels.matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
+            && fields.matches(&obj))
+        {
+            continue;
+        }
+        if full {
+            remaining += 1;
+        } else {
+            items.push(call.present_owned(obj));
         }
     }
     let mut list_meta = json!({"resourceVersion": list_rv.to_string()});

@@ -60,7 +60,15 @@ pub fn control_plane(out: &mut Out<'_>) {
                              "rules": [{"apiGroups": [""], "apiVersions": ["v1"],
                                         "operations": ["CREATE"], "resources": ["pods"]}]}]}),
     );
-    control_workload(out, rng, "istiod", "istiod", "discovery", 1, &[("app", "istiod"), ("istio", "pilot")]);
+    control_workload(
+        out,
+        rng,
+        "istiod",
+        "istiod",
+        "discovery",
+        1,
+        &[("app", "istiod"), ("istio", "pilot")],
+    );
     control_workload(
         out,
         rng,
@@ -194,7 +202,12 @@ pub fn namespace_policies(out: &mut Out<'_>, ns: &NamespacePlan, rng: &mut Rng) 
                                                              "port": {"number": 80}}}]}]}}),
     );
     let canary = if ns.missing_subset {
-        out.mistake("VirtualService", name, "cart", "routes to subset v3, which no DestinationRule defines");
+        out.mistake(
+            "VirtualService",
+            name,
+            "cart",
+            "routes to subset v3, which no DestinationRule defines",
+        );
         "v3"
     } else {
         "v2"
@@ -250,22 +263,46 @@ pub fn namespace_policies(out: &mut Out<'_>, ns: &NamespacePlan, rng: &mut Rng) 
     }
     let sa = |account: &str| format!("cluster.local/ns/{name}/sa/{account}");
     let mut policies = vec![
-        ("frontend-from-ingress", "ALLOW", Some("frontend"),
-         json!([{"from": [{"source": {"principals": [format!("cluster.local/ns/{ROOT}/sa/{INGRESS_ACCOUNT}")]}}],
-                 "to": [{"operation": {"ports": ["8080"]}}]}])),
-        ("cart-from-frontend", "ALLOW", Some("cart"),
-         json!([{"from": [{"source": {"principals": [sa("frontend")]}}],
-                 "to": [{"operation": {"methods": ["GET", "POST", "DELETE"], "paths": ["/cart", "/cart/*"]}}]}])),
-        ("checkout-from-cart", "ALLOW", Some("checkout"),
-         json!([{"from": [{"source": {"principals": [sa("cart"), sa("frontend")]}}],
-                 "to": [{"operation": {"methods": ["POST"], "paths": ["/checkout"]}}]}])),
-        ("deny-debug", "DENY", None,
-         json!([{"to": [{"operation": {"paths": ["/debug/*", "/admin/*"]}}]}])),
-        ("payments-from-checkout", "ALLOW", Some("payments"),
-         json!([{"from": [{"source": {"principals": [sa("checkout")]}}]}])),
-        ("catalog-read-only", "ALLOW", Some("catalog"),
-         json!([{"from": [{"source": {"namespaces": [name]}}],
-                 "to": [{"operation": {"methods": ["GET", "HEAD"]}}]}])),
+        (
+            "frontend-from-ingress",
+            "ALLOW",
+            Some("frontend"),
+            json!([{"from": [{"source": {"principals": [format!("cluster.local/ns/{ROOT}/sa/{INGRESS_ACCOUNT}")]}}],
+                 "to": [{"operation": {"ports": ["8080"]}}]}]),
+        ),
+        (
+            "cart-from-frontend",
+            "ALLOW",
+            Some("cart"),
+            json!([{"from": [{"source": {"principals": [sa("frontend")]}}],
+                 "to": [{"operation": {"methods": ["GET", "POST", "DELETE"], "paths": ["/cart", "/cart/*"]}}]}]),
+        ),
+        (
+            "checkout-from-cart",
+            "ALLOW",
+            Some("checkout"),
+            json!([{"from": [{"source": {"principals": [sa("cart"), sa("frontend")]}}],
+                 "to": [{"operation": {"methods": ["POST"], "paths": ["/checkout"]}}]}]),
+        ),
+        (
+            "deny-debug",
+            "DENY",
+            None,
+            json!([{"to": [{"operation": {"paths": ["/debug/*", "/admin/*"]}}]}]),
+        ),
+        (
+            "payments-from-checkout",
+            "ALLOW",
+            Some("payments"),
+            json!([{"from": [{"source": {"principals": [sa("checkout")]}}]}]),
+        ),
+        (
+            "catalog-read-only",
+            "ALLOW",
+            Some("catalog"),
+            json!([{"from": [{"source": {"namespaces": [name]}}],
+                 "to": [{"operation": {"methods": ["GET", "HEAD"]}}]}]),
+        ),
     ];
     policies.truncate(rng.range(5, 6));
     for (policy, action, app, rules) in policies {

@@ -33,6 +33,32 @@ use super::TestServer;
 /// The seed every size uses unless told otherwise.
 pub const SEED: u64 = 0x5eed_d00d_2024_0001;
 
+/// What `check` reads, in the order it starts the lists: (API group, plural, whether as
+/// metadata only). The ConfigMap list is of the mesh config alone, in `istio-system`.
+pub const CHECK_KINDS: &[(&str, &str, bool)] = &[
+    ("", "namespaces", false),
+    ("", "services", false),
+    ("", "pods", true),
+    ("apps", "replicasets", true),
+    ("", "serviceaccounts", true),
+    ("apps", "deployments", false),
+    ("apps", "statefulsets", false),
+    ("apps", "daemonsets", false),
+    ("", "secrets", true),
+    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", true),
+    ("", "configmaps", false),
+    ("networking.istio.io", "gateways", false),
+    ("networking.istio.io", "virtualservices", false),
+    ("networking.istio.io", "destinationrules", false),
+    ("networking.istio.io", "serviceentries", false),
+    ("networking.istio.io", "sidecars", false),
+    ("security.istio.io", "peerauthentications", false),
+    ("security.istio.io", "authorizationpolicies", false),
+    ("security.istio.io", "requestauthentications", false),
+    ("gateway.networking.k8s.io", "gateways", false),
+    ("gateway.networking.k8s.io", "httproutes", false),
+];
+
 /// A named size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Size {

@@ -38,7 +38,8 @@ pub fn pod(p: &PodPlan<'_>, rng: &mut Rng) -> Value {
     let mut containers = vec![app_container(p.app, p.version, p.grpc)];
     let mut init_containers = Vec::new();
     let mut volumes = vec![token_volume("kube-api-access")];
-    let mut statuses = vec![container_status(p.app, &format!("registry.example.com/{}", p.app), rng)];
+    let mut statuses =
+        vec![container_status(p.app, &format!("registry.example.com/{}", p.app), rng)];
     if p.sidecar {
         labels["security.istio.io/tlsMode"] = json!("istio");
         labels["service.istio.io/canonical-name"] = json!(p.app);
@@ -113,7 +114,10 @@ fn proxy(p: &PodPlan<'_>) -> Value {
         ("CA_ADDR", "istiod.istio-system.svc:15012"),
         ("ISTIO_CPU_LIMIT", "0"),
         ("PROXY_CONFIG", "{}"),
-        ("ISTIO_META_POD_PORTS", "[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]"),
+        (
+            "ISTIO_META_POD_PORTS",
+            "[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]",
+        ),
         ("ISTIO_META_APP_CONTAINERS", p.app),
         ("ISTIO_META_CLUSTER_ID", "Kubernetes"),
         ("ISTIO_META_INTERCEPTION_MODE", "REDIRECT"),

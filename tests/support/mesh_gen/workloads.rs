@@ -62,8 +62,11 @@ impl NamespacePlan {
             .iter()
             .map(|&name| {
                 let replicas = rng.range(2, 4);
-                let versions =
-                    if name == "cart" { vec![("v1", replicas), ("v2", 1)] } else { vec![("v1", replicas)] };
+                let versions = if name == "cart" {
+                    vec![("v1", replicas), ("v2", 1)]
+                } else {
+                    vec![("v1", replicas)]
+                };
                 App { name, versions, grpc: rng.below(3) == 0 }
             })
             .collect();
@@ -170,7 +173,8 @@ fn service_account(ns: &str, name: &str, rng: &mut Rng) -> Value {
 }
 
 fn service(ns: &str, app: &App, no_protocol: bool, rng: &mut Rng) -> Value {
-    let mut ports = vec![json!({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080})];
+    let mut ports =
+        vec![json!({"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080})];
     if app.grpc {
         ports.push(json!({"name": "grpc-api", "port": 9090, "protocol": "TCP",
                           "targetPort": "grpc", "appProtocol": "grpc"}));
