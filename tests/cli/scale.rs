@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::harness::Env;
 use crate::support::mesh_gen::{self, CHECK_KINDS as KINDS, Size, Spec};
-use crate::support::{LoggedRequest, TestServer};
+use crate::support::{Expiry, LoggedRequest, TestServer};
 
 /// The kind a request lists, when it is a list of one of [`KINDS`] across all namespaces
 /// (or, for the mesh config, in `istio-system`).
@@ -113,4 +113,36 @@ fn the_generated_mesh_holds_its_mistakes_and_references_real_accounts() {
     let bare: Vec<_> = summary.mistakes.iter().filter(|m| m.kind == "Pod").collect();
     let pod = server.object("pods", &bare[0].namespace, &bare[0].name).unwrap();
     assert!(pod["metadata"]["annotations"].get("sidecar.istio.io/status").is_none());
+}
+
+#[test]
+fn an_expired_continue_token_restarts_that_list_alone() {
+    let env = Env::new();
+    mesh_gen::seed(&env.server, &Spec { namespaces: 10, seed: 3 });
+    env.server.clear_log();
+    env.server.expire_continue_tokens(Expiry::Once);
+
+    let run = env.run(&["check", "-A", "--page-size", "50"]);
+    assert!(run.code == 0 || run.code == 1, "{}\n{}", run.stdout, run.stderr);
+    let requests = env.server.requests();
+    let expired: Vec<&LoggedRequest> = requests.iter().filter(|r| r.status == 410).collect();
+    assert_eq!(expired.len(), 1, "{requests:#?}");
+    let path = &expired[0].path;
+    let list: Vec<&LoggedRequest> = requests.iter().filter(|r| &r.path == path).collect();
+    let at = list.iter().position(|r| r.status == 410).unwrap();
+    assert!(at > 0 && list[at].param("continue").is_some());
+    let (group, plural, _) = listed_kind(list[0]).unwrap();
+    let pages = stored(&env.server, group, plural).div_ceil(50);
+    let again = &list[at + 1..];
+    assert!(again[0].param("continue").is_none(), "restarted from the first page");
+    assert_eq!(again.len(), pages, "then read to the end, once");
+    assert!(again.iter().all(|r| r.status == 200));
+    // Every other list started once.
+    let mut starts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in requests.iter().filter(|r| r.param("limit").is_some() && r.param("continue").is_none())
+    {
+        *starts.entry(r.path.as_str()).or_default() += 1;
+    }
+    assert_eq!(starts.remove(path.as_str()), Some(2));
+    assert!(starts.values().all(|&n| n == 1), "{starts:?}");
 }

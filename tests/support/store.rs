@@ -55,7 +55,7 @@ pub struct Packed(Box<str>);
 
 impl Packed {
     pub fn new(obj: &Value) -> Packed {
-        Packed(obj.to_string().into_boxed_str())
+        Packed(serde_json::to_string(obj).expect("a JSON value serializes").into_boxed_str())
     }
 
     /// The whole object.
@@ -71,7 +71,9 @@ impl Packed {
             metadata: Value,
         }
         let meta: Meta = serde_json::from_str(&self.0).expect("stored objects are valid JSON");
-        json!({"metadata": meta.metadata})
+        let mut out = json!({});
+        out["metadata"] = meta.metadata;
+        out
     }
 }
 
@@ -117,6 +119,11 @@ impl Store {
 
     pub fn get(&self, kind: &Kind, namespace: &str, name: &str) -> Option<Value> {
         self.bucket(kind)?.get(&(namespace.to_string(), name.to_string())).map(Packed::value)
+    }
+
+    /// How many objects of a kind are stored.
+    pub fn len(&self, kind: &Kind) -> usize {
+        self.bucket(kind).map_or(0, BTreeMap::len)
     }
 
     pub fn contains(&self, kind: &Kind, namespace: &str, name: &str) -> bool {

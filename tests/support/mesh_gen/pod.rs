@@ -2,6 +2,8 @@
 //! owner reference, managed fields, the injector's annotations, `istio-init` and
 //! `istio-proxy`, volumes and a running status.
 
+use std::sync::OnceLock;
+
 use serde_json::{Value, json};
 
 use super::Rng;
@@ -14,6 +16,18 @@ const SIDECAR_STATUS: &str = "{\"initContainers\":[\"istio-init\"],\"containers\
 \"revision\":\"default\"}";
 
 const PROXY_IMAGE: &str = "docker.io/istio/proxyv2:1.24.2";
+
+// What every pod shares, made once: cloning a value is cheaper than building it.
+static TOKEN_VOLUME: OnceLock<Value> = OnceLock::new();
+static INIT: OnceLock<Value> = OnceLock::new();
+static ISTIO_VOLUMES: OnceLock<Value> = OnceLock::new();
+static MANAGED_FIELDS: OnceLock<Value> = OnceLock::new();
+static CONDITIONS: OnceLock<Value> = OnceLock::new();
+static PROXY: OnceLock<Value> = OnceLock::new();
+
+fn cached(cell: &'static OnceLock<Value>, make: impl FnOnce() -> Value) -> Value {
+    cell.get_or_init(make).clone()
+}
 
 /// One pod to write.
 pub struct PodPlan<'a> {
@@ -37,7 +51,7 @@ pub fn pod(p: &PodPlan<'_>, rng: &mut Rng) -> Value {
     let mut annotations = json!({"prometheus.io/scrape": "true"});
     let mut containers = vec![app_container(p.app, p.version, p.grpc)];
     let mut init_containers = Vec::new();
-    let mut volumes = vec![token_volume("kube-api-access")];
+    let mut volumes = vec![cached(&TOKEN_VOLUME, || token_volume("kube-api-access"))];
     let mut statuses =
         vec![container_status(p.app, &format!("registry.example.com/{}", p.app), rng)];
     if p.sidecar {
@@ -51,8 +65,10 @@ pub fn pod(p: &PodPlan<'_>, rng: &mut Rng) -> Value {
         annotations["prometheus.io/path"] = json!("/stats/prometheus");
         annotations["prometheus.io/port"] = json!("15020");
         containers.push(proxy(p));
-        init_containers.push(init());
-        volumes.extend(istio_volumes());
+        init_containers.push(cached(&INIT, init));
+        if let Value::Array(more) = cached(&ISTIO_VOLUMES, || Value::Array(istio_volumes())) {
+            volumes.extend(more);
+        }
         statuses.push(container_status("istio-proxy", PROXY_IMAGE, rng));
     }
     json!({
@@ -67,7 +83,7 @@ pub fn pod(p: &PodPlan<'_>, rng: &mut Rng) -> Value {
             "annotations": annotations,
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": p.owner.0,
                                  "uid": p.owner.1, "controller": true, "blockOwnerDeletion": true}],
-            "managedFields": managed_fields(),
+            "managedFields": cached(&MANAGED_FIELDS, managed_fields),
         },
         "spec": {
             "serviceAccountName": p.app,
@@ -95,7 +111,7 @@ pub fn pod(p: &PodPlan<'_>, rng: &mut Rng) -> Value {
             "podIP": ip, "podIPs": [{"ip": ip}],
             "startTime": CREATED,
             "qosClass": "Burstable",
-            "conditions": conditions(),
+            "conditions": cached(&CONDITIONS, || Value::Array(conditions())),
             "containerStatuses": statuses,
         },
     })
@@ -108,7 +124,24 @@ fn conditions() -> Vec<Value> {
         .collect()
 }
 
+/// The sidecar: the template with the app's name filled in.
 fn proxy(p: &PodPlan<'_>) -> Value {
+    let mut proxy = cached(&PROXY, proxy_template);
+    if let Some(env) = proxy["env"].as_array_mut() {
+        for var in env {
+            if matches!(
+                var["name"].as_str(),
+                Some("ISTIO_META_APP_CONTAINERS" | "ISTIO_META_WORKLOAD_NAME")
+            ) {
+                var["value"] = json!(p.app);
+            }
+        }
+    }
+    proxy
+}
+
+fn proxy_template() -> Value {
+    let app = "app";
     let env = [
         ("PILOT_CERT_PROVIDER", "istiod"),
         ("CA_ADDR", "istiod.istio-system.svc:15012"),
@@ -118,10 +151,10 @@ fn proxy(p: &PodPlan<'_>) -> Value {
             "ISTIO_META_POD_PORTS",
             "[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]",
         ),
-        ("ISTIO_META_APP_CONTAINERS", p.app),
+        ("ISTIO_META_APP_CONTAINERS", app),
         ("ISTIO_META_CLUSTER_ID", "Kubernetes"),
         ("ISTIO_META_INTERCEPTION_MODE", "REDIRECT"),
-        ("ISTIO_META_WORKLOAD_NAME", p.app),
+        ("ISTIO_META_WORKLOAD_NAME", app),
         ("ISTIO_META_MESH_ID", "cluster.local"),
         ("TRUST_DOMAIN", "cluster.local"),
     ];
