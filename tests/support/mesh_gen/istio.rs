@@ -17,7 +17,7 @@ fn meta(ns: &str, name: &str, rng: &mut Rng) -> Value {
 
 /// Writes `istio-system`.
 pub fn control_plane(out: &mut Out<'_>) {
-    let rng = &mut Rng::new(0x1571_0d);
+    let rng = &mut Rng::new(0x0015_710d);
     out.emit(
         "namespaces",
         json!({"apiVersion": "v1", "kind": "Namespace",
