@@ -2,7 +2,8 @@
 //!
 //! The exit code comes from the type of the first error in a chain that is one of ours, never
 //! from the text of a message: 1 the command ran and found problems or a write failed, 2 the
-//! input was wrong (nothing was written), 3 the cluster could not be reached or used.
+//! input was wrong (nothing was written), 3 the cluster could not be reached or used, 4 the
+//! answer is decided only at run time (`can` and an external authorizer).
 
 use std::fmt;
 

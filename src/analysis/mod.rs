@@ -2,9 +2,16 @@
 //! family; `codes` holds every code. Analyzers are pure: the same Snapshot gives the same
 //! findings whether it came from a cluster or from files.
 
+pub mod authz;
 pub mod codes;
+mod conflicts;
 mod finding;
+mod injection;
+pub mod mtls;
+mod ports;
+mod references;
 pub mod report;
+pub mod resilience;
 
 use std::collections::BTreeMap;
 
@@ -36,7 +43,43 @@ pub trait Analyzer: Sync {
 
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
-    Vec::new()
+    let mut all: Vec<&'static dyn Analyzer> = vec![
+        // references
+        &references::VirtualServiceGateways,
+        &references::VirtualServiceDestinations,
+        &references::VirtualServiceSubsets,
+        &references::GatewayWorkloads,
+        &references::GatewayCredentials,
+        &references::DestinationRuleHosts,
+        &references::DestinationRuleSubsets,
+        &references::HttpRouteParents,
+        &references::HttpRouteBackends,
+        // conflicts
+        &conflicts::GatewayConflicts,
+        &conflicts::VirtualServiceHostConflicts,
+        &conflicts::VirtualServiceGatewayMerges,
+        &conflicts::DestinationRuleConflicts,
+        &conflicts::ShadowedRoutes,
+        &conflicts::PeerAuthenticationLevelConflicts,
+        &conflicts::PeerAuthenticationWorkloadConflicts,
+        // injection
+        &injection::NamespaceInjectionLabels,
+        &injection::InjectionRevisions,
+        &injection::PodSidecars,
+        &injection::NamespaceNotInjected,
+        &injection::SidecarRevisions,
+        // ports
+        &ports::ServicePortProtocols,
+        &ports::WorkloadPortProtocols,
+        // resilience
+        &resilience::RouteRetries,
+        &resilience::EjectAll,
+        &resilience::GatewayErrorThreshold,
+    ];
+    // mtls and authz, in code order
+    all.extend(mtls::analyzers());
+    all.extend(authz::analyzers());
+    all
 }
 
 /// What one run of every analyzer gave.

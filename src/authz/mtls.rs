@@ -172,6 +172,13 @@ pub fn effective_mtls(snapshot: &Snapshot, workload: &Workload<'_>, port: u16) -
             selected,
         };
     }
+    if workload.is_gateway && !workload.has_sidecar {
+        return EffectiveMtls {
+            mode: MtlsMode::Permissive,
+            decider: MtlsDecider::Gateway,
+            selected,
+        };
+    }
     let table = snapshot.peer_authentications();
     let decider_of = |id: u32, port: Option<u16>| {
         let m = &table.at(id).metadata;
@@ -262,6 +269,17 @@ mod tests {
         assert_eq!(mode_of(&s, 8080), (MtlsMode::Strict, "peerauthentication foo/ns".into()));
         let sel = selected_peer_authentications(&s, &s.workload_of_pod(0));
         assert!(sel.namespace.is_some() && sel.workload.is_none());
+    }
+
+    #[test]
+    fn gateways_take_their_mode_from_gateway_servers() {
+        let gw = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ingress-0\n  namespace: foo\n  labels: {istio: ingressgateway}\nspec:\n  containers: [{name: istio-proxy}]\n";
+        let p = pa("foo", "default", "2024-01-01T00:00:00Z", "  mtls: {mode: STRICT}\n");
+        let s = fixture(&format!("{gw}---\n{p}"));
+        let id = s.pods().id("foo", "ingress-0").unwrap();
+        let m = effective_mtls(&s, &s.workload_of_pod(id), 8080);
+        assert_eq!((m.mode, m.decider), (MtlsMode::Permissive, MtlsDecider::Gateway));
+        assert!(m.selected.namespace.is_some(), "the policies are still reported as selected");
     }
 
     #[test]

@@ -71,4 +71,8 @@ pub struct InjectStatusArgs {
     /// Show every namespace
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+
+    /// Objects per page when listing
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub page_size: u32,
 }

@@ -1,16 +1,28 @@
 //! Command-line definitions: the kubectl flags every command shares and one
 //! `*Args` struct per command, in the file of that command's name.
 
+mod authz;
+mod can;
 mod check;
+mod dashboard;
+mod expose;
 mod inject;
+mod mtls;
+mod resilience;
 mod version;
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+pub use authz::AuthzArgs;
+pub use can::CanArgs;
 pub use check::CheckArgs;
+pub use dashboard::{Addon, DashboardArgs};
+pub use expose::{Api, ExposeArgs, UnexposeArgs};
 pub use inject::{InjectArgs, InjectStatusArgs, InjectSubcommand};
+pub use mtls::MtlsArgs;
+pub use resilience::{ResilienceArgs, ResilienceShowArgs, ResilienceSubcommand};
 pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
 
 /// The whole command line.
@@ -24,6 +36,11 @@ pub use version::{CompletionArgs, Shell, ShimCommand, VersionArgs};
     propagate_version = true,
     disable_help_subcommand = true,
     after_help = "Examples:\n  kubectl debatemesh inject shop\n  kubectl debatemesh inject status -A\n  \
+                  kubectl debatemesh expose my-service --path /my-service\n  \
+                  kubectl debatemesh resilience my-service --preset standard\n  \
+                  kubectl debatemesh mtls shop --mode STRICT\n  \
+                  kubectl debatemesh allow app=web -n shop --from ingress --methods GET\n  \
+                  kubectl debatemesh dashboard kiali\n  \
                   kubectl debatemesh version"
 )]
 pub struct Cli {
@@ -147,9 +164,37 @@ pub enum Command {
     /// Put namespaces into the mesh (sidecar, revision or ambient), or take them out
     Inject(InjectArgs),
 
+    /// Reach a Service from outside the mesh through an ingress gateway (Istio or Gateway API)
+    Expose(ExposeArgs),
+
+    /// Remove the routes `expose` added, and the objects it created that nothing else uses
+    Unexpose(UnexposeArgs),
+
+    /// Set retries, timeouts and circuit breakers for a Service, or show the ones in effect
+    Resilience(Box<ResilienceArgs>),
+
+    /// Set the mTLS mode (PeerAuthentication) of the mesh, a namespace or a workload, after
+    /// checking who would be cut off
+    Mtls(MtlsArgs),
+
+    /// Let callers in (AuthorizationPolicy ALLOW), after checking who else would be locked out
+    #[command(after_help = authz::ALLOW_EXAMPLES)]
+    Allow(AuthzArgs),
+
+    /// Keep callers out (AuthorizationPolicy DENY), after checking the rule can match
+    #[command(after_help = authz::DENY_EXAMPLES)]
+    Deny(AuthzArgs),
+
     /// Prove the mesh is configured right: references, conflicts, mTLS, authorization,
     /// injection, ports and resilience, live or from files
     Check(CheckArgs),
+
+    /// Would this request be allowed? The decision, the deciding policy and rule, and the chain
+    /// of reasoning (mTLS, CUSTOM, DENY, ALLOW)
+    Can(CanArgs),
+
+    /// Open Kiali, Grafana, Prometheus or Jaeger through a port-forward to its Service
+    Dashboard(DashboardArgs),
 
     /// Print the client version and, when reachable, the server version
     Version(VersionArgs),

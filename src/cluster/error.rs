@@ -21,6 +21,9 @@ pub enum Failure {
     Decode(String),
     /// The kubeconfig's credentials could not be obtained (exec plugin, token file).
     Credentials(String),
+    /// The server answered, but what the command needs is not there or not ready (an addon
+    /// that is not installed, a Service without a ready pod).
+    Unavailable(String),
 }
 
 /// An error reply from the API server: the fields of its `Status` body that matter.
@@ -62,6 +65,7 @@ impl fmt::Display for Failure {
             Failure::Status(s) => write!(f, "{} ({})", s.message, s.code),
             Failure::Decode(why) => write!(f, "the reply could not be read: {why}"),
             Failure::Credentials(why) => write!(f, "cannot get credentials: {why}"),
+            Failure::Unavailable(why) => f.write_str(why),
         }
     }
 }

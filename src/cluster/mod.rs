@@ -7,6 +7,7 @@ mod error;
 pub mod kinds;
 mod list;
 pub mod ownership;
+mod portforward;
 pub mod rest;
 pub mod snapshot;
 mod write;
@@ -18,6 +19,7 @@ use tokio::sync::OnceCell;
 pub use error::{ApiStatus, ClusterError, Failure, FieldConflict, humantime};
 pub use kinds::Kind;
 pub use list::{ListOptions, Scope};
+pub use portforward::Forward;
 pub use write::{Edited, FIELD_MANAGER, WriteMode};
 
 use crate::cli::GlobalArgs;

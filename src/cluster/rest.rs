@@ -194,7 +194,7 @@ fn conflict_manager(message: Option<&str>) -> String {
 }
 
 /// Sorts a transport error into the failure a user can act on, from the error types inside it.
-fn classify(err: kube::Error) -> Failure {
+pub(super) fn classify(err: kube::Error) -> Failure {
     if let kube::Error::Auth(e) = &err {
         return Failure::Credentials(e.to_string());
     }
@@ -204,8 +204,13 @@ fn classify(err: kube::Error) -> Failure {
             return Failure::Tls(tls.to_string());
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Failure::Tls(tls.to_string());
+            // io::Error's source() skips the error it wraps, so walk get_ref() by hand.
+            let mut inner = io.get_ref();
+            while let Some(wrapped) = inner {
+                if let Some(tls) = wrapped.downcast_ref::<rustls::Error>() {
+                    return Failure::Tls(tls.to_string());
+                }
+                inner = wrapped.downcast_ref::<std::io::Error>().and_then(|i| i.get_ref());
             }
             use std::io::ErrorKind::*;
             match io.kind() {

@@ -197,17 +197,20 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
         }
     }
 
-    // Which running pods no longer match their namespace.
-    let pods = list_pods(&cluster, &plan.namespaces).await?;
-    let owners = list_replica_set_owners(&cluster, &plan.namespaces).await?;
-    let mismatches = find_mismatches(&pods, &owners, &modes);
-
+    // The labels are reported before anything else is read, so a later failure cannot hide
+    // what was written.
     if format.is_structured() {
         ui.objects(format, &objects)?;
     } else {
         let lines: String = changes.iter().map(|c| format!("{}\n", c.line(dry_run))).collect();
         ui.text(&lines)?;
     }
+    ui.flush()?;
+
+    // Which running pods no longer match their namespace.
+    let pods = list_pods(&cluster, &plan.namespaces).await?;
+    let owners = list_replica_set_owners(&cluster, &plan.namespaces).await?;
+    let mismatches = find_mismatches(&pods, &owners, &modes);
 
     if args.restart && !mismatches.is_empty() {
         let restarted = restart(&cluster, &mismatches, dry_run, mode, ui).await?;

@@ -51,17 +51,14 @@ pub async fn run(
     let ns_resource = cluster.resource(&kinds::NAMESPACE).await?;
     let pod_resource = cluster.resource(&kinds::POD).await?;
     let rs_resource = cluster.resource(&kinds::REPLICA_SET).await?;
+    let metadata = ListOptions { page_size: args.page_size, ..ListOptions::metadata() };
     let (ns_options, scope) = match &wanted {
         Some(ns) => (
-            ListOptions {
-                field_selector: Some(format!("metadata.name={ns}")),
-                ..ListOptions::metadata()
-            },
+            ListOptions { field_selector: Some(format!("metadata.name={ns}")), ..metadata.clone() },
             Scope::Namespace(ns.as_str()),
         ),
-        None => (ListOptions::metadata(), Scope::All),
+        None => (metadata.clone(), Scope::All),
     };
-    let metadata = ListOptions::metadata();
     let (namespaces, pods, sets) = tokio::try_join!(
         cluster.list::<Meta>(&ns_resource, Scope::All, &ns_options),
         cluster.list::<Meta>(&pod_resource, scope, &metadata),

@@ -182,6 +182,11 @@ fn parse_files(
     let mut builder = SnapshotBuilder::new()
         .default_namespace(namespace)
         .control_plane_namespace(&args.istio_namespace);
+    // Files are the whole world: a kind they do not mention has no objects, so every analyzer
+    // runs (on the cluster, a kind that cannot be listed skips the analyzers that need it).
+    for kind in crate::mesh::Kind::ALL {
+        builder.mark_loaded(kind);
+    }
     let mut objects = 0;
     for file in files {
         let (stored, errors) = load_manifest(&mut builder, &file.name, &file.bytes)

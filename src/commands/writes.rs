@@ -170,7 +170,8 @@ impl<'a> Writer<'a> {
 
     fn print(&self, outcome: &Outcome, ui: &mut Ui) -> std::io::Result<()> {
         if self.format.is_structured() {
-            return ui.objects(self.format, &outcome.objects);
+            let objects: Vec<Value> = outcome.objects.iter().map(without_managed_fields).collect();
+            return ui.objects(self.format, &objects);
         }
         let lines: String =
             outcome.changes.iter().map(|c| format!("{}\n", c.line(self.args.dry_run))).collect();
@@ -234,6 +235,16 @@ pub fn same(a: &Value, b: &Value) -> bool {
     diff::strip_server_fields(a) == diff::strip_server_fields(b)
 }
 
+/// An object as `kubectl -o yaml` prints it: without `metadata.managedFields`, which kubectl
+/// shows only with `--show-managed-fields`.
+fn without_managed_fields(object: &Value) -> Value {
+    let mut out = object.clone();
+    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    out
+}
+
 fn refusal(what: &str, owner: &Owner) -> Problems {
     Problems::new(format!(
         "refusing to change {what}: it is managed by {owner}; nothing was written"
@@ -268,5 +279,15 @@ mod tests {
         assert!(same(&a, &b));
         let c = json!({"metadata": {"name": "x"}, "spec": {"a": 2}});
         assert!(!same(&a, &c));
+    }
+
+    #[test]
+    fn printed_objects_leave_out_managed_fields_as_kubectl_does() {
+        let live = json!({"metadata": {"name": "x", "resourceVersion": "3",
+                                       "managedFields": [{"manager": "m"}]}, "spec": {}});
+        assert_eq!(
+            without_managed_fields(&live),
+            json!({"metadata": {"name": "x", "resourceVersion": "3"}, "spec": {}})
+        );
     }
 }

@@ -259,10 +259,15 @@ fn looks_like_json(text: &str) -> bool {
 fn read_json(text: &str) -> Result<Vec<Raw>, SyntaxError> {
     let mut out = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    // Lines are counted from the previous document on, so a long stream stays linear.
+    let (mut counted, mut line_base) = (0, 1u32);
     loop {
         let start = stream.byte_offset();
         let skipped = text[start..].len() - text[start..].trim_start().len();
-        let line = line_at(text, start + skipped);
+        let offset = start + skipped;
+        line_base = line_base.saturating_add(line_at(&text[counted..offset], usize::MAX) - 1);
+        counted = offset;
+        let line = line_base;
         match stream.next() {
             None => break,
             Some(Ok(Value::Array(values))) => {
@@ -507,6 +512,23 @@ mod tests {
         assert_eq!(lines(&m), [(1, None), (3, Some(0))]);
         let err = read_manifest("x.json", b"{\"a\": ").unwrap_err();
         assert!(matches!(err, ManifestError::Syntax { .. }), "{err}");
+    }
+
+    #[test]
+    fn json_streams_count_lines_per_document() {
+        let doc = |name: &str| {
+            format!(
+                "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\",\n  \"metadata\": {{\"name\": \"{name}\"}}\n}}\n"
+            )
+        };
+        let text = format!("{}\n{}  {}", doc("a"), doc("b"), doc("c"));
+        let m = read_manifest("s.json", text.as_bytes()).unwrap();
+        assert_eq!(lines(&m), [(1, None), (7, None), (12, None)]);
+        let many: String =
+            (0..20_000).map(|i| doc(&format!("n{i}")).replace('\n', "") + "\n").collect();
+        let m = read_manifest("many.json", many.as_bytes()).unwrap();
+        assert_eq!(m.documents.len(), 20_000);
+        assert_eq!(lines(&m).last(), Some(&(20_000, None)));
     }
 
     #[test]

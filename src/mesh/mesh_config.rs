@@ -7,11 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::de::nullable;
+use super::virtual_service::HttpRetry;
 
 /// Default root namespace.
 pub const DEFAULT_ROOT_NAMESPACE: &str = "istio-system";
 /// Default trust domain.
 pub const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
+/// Default `connectTimeout` (istio/istio `pkg/config/mesh/mesh.go`, `DefaultMeshConfig`).
+pub const DEFAULT_CONNECT_TIMEOUT: &str = "10s";
 
 /// The mesh config fields analysis reads, defaults applied.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +39,11 @@ pub struct MeshConfig {
     pub default_virtual_service_export_to: Vec<String>,
     /// `defaultServiceExportTo` (empty means `*`).
     pub default_service_export_to: Vec<String>,
+    /// `defaultHttpRetryPolicy`: the retries of HTTP routes that set none; unset means Istio's
+    /// built-in policy (2 retries).
+    pub default_http_retry_policy: Option<HttpRetry>,
+    /// `connectTimeout`: the TCP connect timeout of clusters whose DestinationRule sets none.
+    pub connect_timeout: String,
 }
 
 impl Default for MeshConfig {
@@ -51,6 +59,8 @@ impl Default for MeshConfig {
             default_destination_rule_export_to: Vec::new(),
             default_virtual_service_export_to: Vec::new(),
             default_service_export_to: Vec::new(),
+            default_http_retry_policy: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT.to_string(),
         }
     }
 }
@@ -124,6 +134,8 @@ struct RawMesh {
     default_virtual_service_export_to: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     default_service_export_to: Vec<String>,
+    default_http_retry_policy: Option<HttpRetry>,
+    connect_timeout: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -168,6 +180,10 @@ impl MeshConfig {
         mesh.default_destination_rule_export_to = raw.default_destination_rule_export_to;
         mesh.default_virtual_service_export_to = raw.default_virtual_service_export_to;
         mesh.default_service_export_to = raw.default_service_export_to;
+        mesh.default_http_retry_policy = raw.default_http_retry_policy;
+        if let Some(timeout) = raw.connect_timeout.filter(|s| !s.is_empty()) {
+            mesh.connect_timeout = timeout;
+        }
         Ok(mesh)
     }
 
@@ -226,5 +242,17 @@ mod tests {
         assert_eq!(m.provider("authz").unwrap().port, Some(9000));
         assert_eq!(m.provider("zipkin").unwrap().kind, ProviderKind::Other("zipkin".into()));
         assert!(MeshConfig::from_yaml("rootNamespace: [").is_err());
+    }
+
+    #[test]
+    fn retry_policy_and_connect_timeout() {
+        let m =
+            MeshConfig::from_yaml("defaultHttpRetryPolicy:\n  attempts: 0\nconnectTimeout: 3s\n")
+                .unwrap();
+        assert_eq!(m.default_http_retry_policy.unwrap().attempts, Some(0));
+        assert_eq!(m.connect_timeout, "3s");
+        let d = MeshConfig::default();
+        assert!(d.default_http_retry_policy.is_none());
+        assert_eq!(d.connect_timeout, "10s");
     }
 }

@@ -108,6 +108,15 @@ impl Env {
         capture(command)
     }
 
+    /// The binary with `args` in the environment of [`Env::run`], for a test that drives the
+    /// process itself (one that runs until interrupted).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command.args(args);
+        self.prepare(&mut command);
+        command
+    }
+
     /// Runs `kubectl debatemesh ARGS` with the binary's folder on PATH.
     pub fn run_plugin(&self, args: &[&str]) -> Run {
         let mut command = Command::new("kubectl");

@@ -6,12 +6,19 @@ mod support;
 
 mod harness;
 
+mod allow;
 mod analyzers;
+mod can;
 mod check;
-
+mod dashboard;
+mod expose;
+mod faults;
 mod inject;
 mod krew;
+mod mtls;
+mod resilience;
 mod scale;
+mod secrets;
 mod semantics;
 mod server;
 mod version;

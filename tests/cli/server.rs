@@ -3,4 +3,5 @@
 mod http;
 mod kube_client;
 mod kubectl;
+mod portforward;
 mod writes;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::catalog::Catalog;
 use super::discovery::{self, ServerVersion};
 use super::openapi;
+use super::portforward;
 use super::proto;
 use super::reads::{self, Call};
 use super::router::{Reply, Req, Route, Target, route};
@@ -30,6 +31,9 @@ pub struct Forbid {
     /// Plural resource, or `plural/subresource`.
     pub resource: Option<String>,
     pub namespace: Option<String>,
+    /// Only requests across all namespaces (no namespace in the path), as when a user's Role
+    /// grants a verb in some namespaces but no ClusterRole grants it everywhere.
+    pub cluster_wide: bool,
 }
 
 impl Forbid {
@@ -63,6 +67,12 @@ impl Forbid {
         self
     }
 
+    /// Narrows the rule to requests across all namespaces.
+    pub fn cluster_wide(mut self) -> Forbid {
+        self.cluster_wide = true;
+        self
+    }
+
     fn matches(&self, user: &str, attrs: &Attributes<'_>) -> bool {
         let resource = match attrs.subresource {
             Some(sub) if !sub.is_empty() => format!("{}/{sub}", attrs.resource),
@@ -73,6 +83,7 @@ impl Forbid {
             && self.group.as_deref().is_none_or(|g| g == attrs.group)
             && self.resource.as_deref().is_none_or(|r| r == resource)
             && self.namespace.as_deref().is_none_or(|n| Some(n) == attrs.namespace)
+            && (!self.cluster_wide || attrs.namespace.is_none())
     }
 }
 
@@ -223,6 +234,23 @@ impl Shared {
                 attrs.name,
             );
             return (Reply::error(&e), false);
+        }
+        if portforward::is_port_forward(target) {
+            // From 1.35 a WebSocket upgrade (a GET) also needs `create`, as SPDY's POST does.
+            let create = Attributes { verb: "create", ..attrs };
+            if portforward::needs_create_too(&self.version, req) && self.denied(user, &create) {
+                let e = ApiError::forbidden(
+                    user,
+                    "create",
+                    create.group,
+                    create.resource,
+                    create.subresource,
+                    create.namespace,
+                    create.name,
+                );
+                return (Reply::error(&e), false);
+            }
+            return (portforward::connect(self, req, target), true);
         }
         if target.kind.is_access_review() {
             return (self.access_review(req, user, target), true);

@@ -24,6 +24,7 @@ use tokio_rustls::rustls::ServerConfig;
 
 use super::dispatch::{Outcome, Shared};
 use super::faults;
+use super::portforward::{self, UpgradeRequest};
 use super::router::{Reply, Req};
 use super::status::ApiError;
 use super::store::LoggedRequest;
@@ -123,8 +124,11 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |req| handle(shared.clone(), req, cert_user.clone()));
-    let _ =
-        http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), service).await;
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await;
 }
 
 /// Returned to hyper to close a connection without answering.
@@ -145,9 +149,11 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 
 async fn handle(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     cert_user: Option<String>,
 ) -> Result<Response<Body>, Dropped> {
+    let upgrade = UpgradeRequest::read(req.headers());
+    let on_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     let req = Req {
@@ -162,6 +168,7 @@ async fn handle(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        upgrade,
         body: body.to_vec(),
     };
 
@@ -203,6 +210,10 @@ async fn handle(
     let mut reply = outcome.reply;
     if req.method == "HEAD" {
         reply.body.clear();
+    }
+    // A port-forward runs on the connection once hyper has sent the 101 and handed it over.
+    if let (Some(tunnel), Some(on_upgrade)) = (reply.tunnel.take(), on_upgrade) {
+        tokio::spawn(portforward::serve(shared.clone(), *tunnel, on_upgrade));
     }
     if req.is_write() {
         shared.changed.notify_waiters();
@@ -248,7 +259,9 @@ fn respond(shared: &Arc<Shared>, mut reply: Reply) -> Response<Body> {
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&reply.content_type) {
+    if !reply.content_type.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&reply.content_type)
+    {
         headers.insert("content-type", v);
     }
     headers.insert("cache-control", HeaderValue::from_static("no-cache, private"));

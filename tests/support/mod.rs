@@ -34,7 +34,11 @@
 //!   collection, and a namespace takes its contents with it at once.
 //! - Watches replay from a bounded history (4096 changes); an object that stops matching
 //!   a watch's selector is not reported as DELETED. No bookmarks, no streaming lists.
-//!   Subresources other than `status` are listed in discovery but answered 405.
+//! - Subresources other than `status` and pods' `portforward` are listed in discovery but
+//!   answered 405. Port-forward speaks WebSocket `v4.channel.k8s.io` only (what kube-rs
+//!   uses), relaying each pod port to a 127.0.0.1 address named by
+//!   [`TestServer::forward_pod`]; see `portforward.rs` for the protocol. A [`StandIn`] serves
+//!   as the addon behind it.
 //! - Seed objects without `managedFields` are owned by nobody (a real apiserver always
 //!   records a manager); [`TestServer::insert_managed`] seeds with an owner.
 //! - Authorization is allow-all except the [`Forbid`] rules; `SelfSubjectAccessReview`
@@ -56,10 +60,12 @@ mod managed;
 pub mod mesh_gen;
 mod openapi;
 mod patch;
+mod portforward;
 mod proto;
 mod reads;
 mod router;
 mod selectors;
+mod standin;
 mod status;
 mod store;
 mod table;
@@ -80,6 +86,8 @@ pub use client::{HttpClient, HttpResponse};
 pub use dispatch::Forbid;
 pub use faults::{Expiry, Fault, PathMatch};
 pub use kubectl::{Kubectl, kubectl};
+pub use portforward::V4_CHANNEL;
+pub use standin::StandIn;
 pub use store::LoggedRequest;
 
 use catalog::Catalog;

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::catalog::{Catalog, Kind};
+use super::portforward::{Tunnel, UpgradeRequest};
 use super::status::ApiError;
 use super::watch::WatchSpec;
 
@@ -16,6 +17,8 @@ pub struct Req {
     pub content_type: String,
     pub user_agent: String,
     pub authorization: Option<String>,
+    /// The upgrade headers, when the request asks to switch protocols.
+    pub upgrade: Option<UpgradeRequest>,
     pub body: Vec<u8>,
 }
 
@@ -47,6 +50,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// A watch to stream instead of `body`.
     pub watch: Option<Box<WatchSpec>>,
+    /// A port-forward to serve once the connection is switched to WebSocket (status 101).
+    pub tunnel: Option<Box<Tunnel>>,
 }
 
 impl Reply {
@@ -61,6 +66,7 @@ impl Reply {
             headers: Vec::new(),
             body: serde_json::to_vec(value).expect("a JSON value serializes"),
             watch: None,
+            tunnel: None,
         }
     }
 
@@ -71,6 +77,7 @@ impl Reply {
             headers: Vec::new(),
             body: text.as_bytes().to_vec(),
             watch: None,
+            tunnel: None,
         }
     }
 

@@ -261,6 +261,8 @@ pub struct State {
     pub log: Vec<LoggedRequest>,
     pub faults: Vec<(Fault, u32)>,
     pub expiry: Option<Expiry>,
+    /// Where port-forwards to (namespace, pod, port) connect: a 127.0.0.1 address a test serves.
+    pub forwards: BTreeMap<(String, String, u16), std::net::SocketAddr>,
 }
 
 impl State {

@@ -2,7 +2,7 @@
 //! include, so file-only checks see the same mesh a cluster would show.
 //!
 //! Added only when missing: the `istio-system` Namespace, the default mesh
-//! config, and the ingress gateway workload (`istio-ingressgateway`
+//! config, the default revision's sidecar injector webhook, and the ingress gateway workload (`istio-ingressgateway`
 //! Deployment, Pod, ServiceAccount and Service with ports http2 80->8080,
 //! https 443->8443, tls 15443). Each addition is reported so the caller can
 //! print it; `--no-defaults` skips the call.
@@ -55,6 +55,12 @@ pub fn add_offline_defaults(builder: &mut SnapshotBuilder) -> Vec<DefaultAdded> 
         let value = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "istio", "namespace": ns}, "data": {"mesh": ""}});
         add(builder, value, "Istio's default mesh config");
+    }
+    if builder.store.webhooks.is_empty() {
+        let value = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": "istio-sidecar-injector", "labels": {"istio.io/rev": "default"}}});
+        add(builder, value, "the default revision's sidecar injector");
     }
     let has_gateway =
         builder.store.pods.iter().any(|p| p.metadata.label("istio") == Some("ingressgateway"))

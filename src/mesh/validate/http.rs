@@ -146,9 +146,66 @@ pub fn check_route_actions(a: RouteActions) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Checks the path of a request to evaluate (`can --path`): it starts with `/` and holds no
+/// spaces or control characters. A query or fragment may follow; authorization matches the
+/// path without them, after the sidecar's normalization.
+pub fn validate_request_path(s: &str) -> Result<(), ValidationError> {
+    let why = if s.is_empty() {
+        Some("paths must not be empty")
+    } else if !s.starts_with('/') {
+        Some("request paths start with '/'")
+    } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("paths must not contain spaces or control characters (percent-encode them)")
+    } else {
+        None
+    };
+    why.map_or(Ok(()), |why| Err(ValidationError::new("path", s, why)))
+}
+
+/// Parses a request header given as `NAME=VALUE` (`can --header`): the name an HTTP token
+/// (RFC 9110: letters, digits and ``!#$%&'*+-.^_`|~``), no pseudo-headers, the value without
+/// control characters. Names come back lower-cased, as HTTP/2 carries them.
+pub fn parse_header(s: &str) -> Result<(String, String), ValidationError> {
+    let err = |why: &str| Err(ValidationError::new("header", s, why));
+    let Some((name, value)) = s.split_once('=') else {
+        return err("headers are NAME=VALUE, e.g. x-user=alice");
+    };
+    if name.starts_with(':') {
+        return err("pseudo-headers are set with --method, --path and --host");
+    }
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return err("header names are letters, digits and !#$%&'*+-.^_`|~");
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return err("header values must not contain control characters");
+    }
+    Ok((name.to_ascii_lowercase(), value.trim().to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_paths_and_headers() {
+        for (input, ok) in [
+            ("/", true),
+            ("/a/../b?x=1#f", true),
+            ("/data%2Fsecret", true),
+            ("relative", false),
+            ("", false),
+            ("/a b", false),
+        ] {
+            assert_eq!(validate_request_path(input).is_ok(), ok, "{input:?}");
+        }
+        assert_eq!(parse_header("X-User=alice").unwrap(), ("x-user".into(), "alice".into()));
+        assert_eq!(parse_header("x-empty=").unwrap(), ("x-empty".into(), String::new()));
+        assert_eq!(parse_header("x=a=b").unwrap(), ("x".into(), "a=b".into()));
+        for bad in ["novalue", "=x", ":path=/", "bad name=x", "x=a\nb"] {
+            assert!(parse_header(bad).is_err(), "{bad:?}");
+        }
+    }
 
     // Expected verdicts: istio validateHTTPRedirect, validateHTTPRewrite, validateStringMatch
     // (no empty prefix) and validateHTTPRouteConflict; request paths always begin with '/'.

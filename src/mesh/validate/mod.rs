@@ -46,8 +46,8 @@ pub use host::{
     validate_virtual_service_host, validate_wildcard_domain,
 };
 pub use http::{
-    Redirect, RouteActions, check_redirect, check_route_actions, parse_redirect_code,
-    validate_path_prefix, validate_rewrite_uri,
+    Redirect, RouteActions, check_redirect, check_route_actions, parse_header, parse_redirect_code,
+    validate_path_prefix, validate_request_path, validate_rewrite_uri,
 };
 pub use ip::{IpBlock, is_ip_address, parse_ip_block};
 pub use k8s::{
@@ -104,6 +104,8 @@ mod tests {
         keep(parse_port_mode(s).map(|_| ()));
         keep(validate_path_prefix(s));
         keep(validate_rewrite_uri(s));
+        keep(validate_request_path(s));
+        keep(parse_header(s).map(|_| ()));
         keep(parse_redirect_code(s).map(|_| ()));
         errors
     }

@@ -1,0 +1,63 @@
+//! Flags of `can`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::InputArgs;
+
+/// `can FROM TO [--port N] [--method M] [--path P] [--host H] [--header K=V]... | --batch FILE`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    # May the sleep service account call GET /ip on the httpbin Service in foo?\n  \
+    kubectl debatemesh can ns/foo/sa/sleep svc/httpbin -n foo --port 8000 --path /ip\n\n  \
+    # From a pod, to a pod port, with a header; the chain of reasoning as JSON\n  \
+    kubectl debatemesh can shop/pod/cart-5d8f-x1 payments/pod/api-0 --port 8080 \\\n      \
+    --method POST --path /charge --header x-tenant=blue -o json\n\n  \
+    # A client outside the mesh, and the ingress gateway, against files instead of the cluster\n  \
+    kubectl debatemesh can plaintext foo/svc/httpbin --port 8000 -f k8s/\n  \
+    kubectl debatemesh can ingress foo/svc/httpbin --port 8000 --host httpbin.example.com -f k8s/\n\n  \
+    # Many questions from one read of the mesh: one query per line, one answer per line\n  \
+    kubectl debatemesh can --batch queries.txt -o json\n\n\
+    FROM is ns/NS/sa/SA (also sa/NS/SA), pod/NAME or NS/pod/NAME, ingress, or plaintext (a\n\
+    caller without a sidecar). TO is NAME or svc/NAME (a Service in -n), NS/svc/NAME, a host\n\
+    (a Service FQDN or ServiceEntry host), pod/NAME or NS/pod/NAME.\n\n\
+    Exit status: 0 ALLOW, 1 DENY, 4 UNKNOWN (a CUSTOM authorizer decides at run time), 2 bad\n\
+    input, 3 the cluster cannot be read. With --batch, the most restrictive answer decides.")]
+pub struct CanArgs {
+    /// Who sends the request: ns/NS/sa/SA, pod/NAME, NS/pod/NAME, ingress or plaintext
+    #[arg(value_name = "FROM", required_unless_present = "batch", conflicts_with = "batch")]
+    pub from: Option<String>,
+
+    /// Where it goes: NAME, svc/NAME, NS/svc/NAME, a host, pod/NAME or NS/pod/NAME
+    #[arg(value_name = "TO", required_unless_present = "batch")]
+    pub to: Option<String>,
+
+    /// The destination port: a Service port, or a container port for a pod (default: the only
+    /// port)
+    #[arg(long, value_name = "N")]
+    pub port: Option<String>,
+
+    /// The HTTP method (default GET)
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// The HTTP path, as the client sends it (default /); the sidecar normalizes it
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// The Host header (default: the destination's host, with the port unless it is 80)
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// A request header, NAME=VALUE; repeatable
+    #[arg(long = "header", short = 'H', value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+
+    /// Answer many queries from FILE (or - for stdin), one per line: FROM TO [flags]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["port", "method", "path", "host", "headers"])]
+    pub batch: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+}

@@ -1,0 +1,365 @@
+//! `expose` through Istio: pick the Gateway (named, reused, or `SVC-gateway`), put the route
+//! into the VirtualService that already routes the hosts on it (or create `SVC`), take stale
+//! copies of the route out of other VirtualServices, and check the gateway workload.
+
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use serde_json::{Value, json};
+
+use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
+use crate::{
+    cluster::{Cluster, Resource, Scope, kinds, ownership::is_ours},
+    commands::writes::Intent,
+    error::{Problems, UsageError},
+    mesh::expose::{
+        Backend, Exposure, HTTP_PORT, HTTPS_PORT,
+        istio::{self, RouteConflict},
+    },
+};
+
+/// The Gateway the route goes through.
+struct Chosen {
+    namespace: String,
+    name: String,
+    /// The workload labels it selects.
+    selector: std::collections::BTreeMap<String, String>,
+    live: Option<Value>,
+    /// What to apply, when the Gateway is ours to create or bring up to date.
+    write: Option<Value>,
+}
+
+/// Reads what is there, decides every write and runs the checks; writes nothing.
+pub(super) async fn prepare(
+    cluster: &Cluster,
+    plan: &Plan,
+    exposure: &Exposure,
+    force: bool,
+    notes: &mut Notes,
+) -> anyhow::Result<Prepared> {
+    let gateways = cluster.resource(&kinds::GATEWAY).await?;
+    let services = cluster.resource(&kinds::VIRTUAL_SERVICE).await?;
+    let ns = exposure.namespace();
+
+    // The namespace's Gateways (or the one named) and VirtualServices, read together.
+    let named = async {
+        match &plan.gateway {
+            Some(r) => cluster.get(&gateways, Some(&r.namespace), &r.name).await,
+            None => Ok(None),
+        }
+    };
+    let listed = async {
+        match &plan.gateway {
+            Some(_) => Ok(Vec::new()),
+            None => list_objects(cluster, &gateways, Scope::Namespace(ns)).await,
+        }
+    };
+    let (named, listed, virtual_services) =
+        tokio::try_join!(named, listed, list_objects(cluster, &services, Scope::Namespace(ns)))?;
+
+    let chosen = match (&plan.gateway, named) {
+        (Some(r), Some(found)) => use_named(&r.to_string(), found, exposure, &gateways, notes)?,
+        (Some(r), None) => {
+            return Err(UsageError::new(format!(
+                "invalid value {:?} for --gateway: gateway {r} not found (kubectl get \
+                 gateways.networking.istio.io -n {} lists them)",
+                plan.gateway_text, r.namespace
+            ))
+            .into());
+        }
+        (None, _) => choose(plan, exposure, &gateways, &listed, &virtual_services, force, notes)?,
+    };
+
+    let mut intents = Vec::new();
+    if let Some(object) = &chosen.write {
+        warn_overlaps(object, &chosen, &listed, notes);
+        intents.push(Intent::Apply {
+            resource: gateways,
+            object: object.clone(),
+            live: chosen.live.clone(),
+        });
+    }
+    intents.extend(route_intents(&services, exposure, &chosen, &virtual_services)?);
+
+    // The checks: gateway pods, the ports of their Service, the TLS Secret.
+    let workload = ingress::find_workload(cluster, &chosen.selector, notes).await;
+    let mut ports = vec![HTTP_PORT];
+    if exposure.tls.is_some() {
+        ports.push(HTTPS_PORT);
+    }
+    ingress::check_ports(&workload, &ports, notes);
+    if let Some(tls) = &exposure.tls {
+        ingress::check_tls_secret(cluster, workload.secret_namespace(), &tls.secret).await?;
+    }
+    let reach = |port| workload.service.as_ref().and_then(|s| s.reach(port, workload.node()));
+    Ok(Prepared {
+        intents,
+        http: reach(HTTP_PORT),
+        https: exposure.tls.as_ref().and_then(|_| reach(HTTPS_PORT)),
+        after: None,
+    })
+}
+
+/// Warns about the other Gateways of the namespace for the same workload that serve the same
+/// hosts on the same ports as the one about to be written.
+fn warn_overlaps(object: &Value, chosen: &Chosen, listed: &[Value], notes: &mut Notes) {
+    for other in listed.iter().filter(|g| name_of(g) != chosen.name) {
+        if istio::selector_of(other) != chosen.selector {
+            continue;
+        }
+        let shared: Vec<String> = istio::shared_hosts(object, other)
+            .into_iter()
+            .map(|(port, host)| format!("{host} on port {port}"))
+            .collect();
+        if !shared.is_empty() {
+            notes.warn(&format!(
+                "gateway {} also serves {} for the same workload; Istio reports gateways that \
+                 share a selector, port and host as conflicting (IST0145): route through it with \
+                 --gateway {}",
+                qualified(other),
+                shared.join(", "),
+                qualified(other)
+            ));
+        }
+    }
+}
+
+/// `--gateway NS/NAME`: it must already serve every host and port.
+fn use_named(
+    reference: &str,
+    gateway: Value,
+    exposure: &Exposure,
+    resource: &Resource,
+    notes: &mut Notes,
+) -> anyhow::Result<Chosen> {
+    let gaps = istio::gateway_gaps(&gateway, exposure);
+    if !gaps.is_empty() {
+        return Err(UsageError::new(format!(
+            "gateway {reference} does not serve {}; pass --host with a host it serves, or leave \
+             out --gateway to use a gateway of this Service's own",
+            gaps.join(", ")
+        ))
+        .into());
+    }
+    notes.note(&format!("routing through {} {reference}", resource.kind.display_name()));
+    Ok(Chosen {
+        namespace: text(&gateway, "/metadata/namespace").to_string(),
+        name: name_of(&gateway).to_string(),
+        selector: istio::selector_of(&gateway),
+        live: Some(gateway),
+        write: None,
+    })
+}
+
+/// No `--gateway`: `SVC-gateway` when it is ours, else a Gateway in the namespace that selects
+/// the ingress workload and already serves everything, else a new `SVC-gateway`.
+fn choose(
+    plan: &Plan,
+    exposure: &Exposure,
+    resource: &Resource,
+    listed: &[Value],
+    virtual_services: &[Value],
+    force: bool,
+    notes: &mut Notes,
+) -> anyhow::Result<Chosen> {
+    let ns = exposure.namespace();
+    let own_name = exposure.gateway_name();
+    let own = listed.iter().find(|g| name_of(g) == own_name);
+    let chosen = |g: &Value, write: Option<Value>| Chosen {
+        namespace: ns.to_string(),
+        name: name_of(g).to_string(),
+        selector: if write.is_some() { plan.selector.clone() } else { istio::selector_of(g) },
+        live: Some(g.clone()),
+        write,
+    };
+    let desired = istio::gateway(&resource.api_version(), &own_name, exposure, &plan.selector);
+    let updated = |live: &Value| {
+        let mut next = ours_from(live);
+        next["spec"]["selector"] = desired["spec"]["selector"].clone();
+        next["spec"]["servers"] = desired["spec"]["servers"].clone();
+        next
+    };
+
+    if let Some(own) = own.filter(|g| is_ours(g)) {
+        let others: Vec<String> = virtual_services
+            .iter()
+            .filter(|v| istio::binds_gateway(v, ns, &own_name))
+            .filter(|v| !istio::holds_only(v, &exposure.backend))
+            .map(qualified)
+            .collect();
+        if others.is_empty() {
+            return Ok(chosen(own, Some(updated(own))));
+        }
+        let gaps = istio::gateway_gaps(own, exposure);
+        if gaps.is_empty() {
+            return Ok(chosen(own, None));
+        }
+        return Err(Problems::new(format!(
+            "gateway {ns}/{own_name} also serves VirtualService {} and does not serve {}; \
+             nothing was written",
+            others.join(", "),
+            gaps.join(", ")
+        ))
+        .with_hint("name another gateway with --gateway, or expose with the hosts it serves")
+        .into());
+    }
+
+    let mut reusable: Vec<&Value> = listed
+        .iter()
+        .filter(|g| istio::selector_of(g) == plan.selector)
+        .filter(|g| istio::gateway_gaps(g, exposure).is_empty())
+        .collect();
+    reusable.sort_by_key(|g| name_of(g));
+    if let Some(gateway) = reusable.first() {
+        notes.note(&format!(
+            "reusing gateway {}: it already serves {} on port {HTTP_PORT}",
+            qualified(gateway),
+            exposure.hosts.join(", ")
+        ));
+        return Ok(chosen(gateway, None));
+    }
+    match own {
+        Some(own) if !force => Err(Problems::new(format!(
+            "gateway {ns}/{own_name} exists, is not managed by kubectl-debatemesh and does not \
+             serve {}; nothing was written",
+            istio::gateway_gaps(own, exposure).join(", ")
+        ))
+        .with_hint(format!(
+            "name the gateway to use with --gateway, or re-run with --force to take over \
+             {own_name}"
+        ))
+        .into()),
+        Some(own) => Ok(chosen(own, Some(updated(own)))),
+        None => Ok(Chosen {
+            namespace: ns.to_string(),
+            name: own_name,
+            selector: plan.selector.clone(),
+            live: None,
+            write: Some(desired),
+        }),
+    }
+}
+
+/// The VirtualService writes: the route into the one that already routes the hosts on the
+/// Gateway (edited in place, never duplicated), else into `SVC`; then our route out of every
+/// other VirtualService in the namespace.
+fn route_intents(
+    resource: &Resource,
+    exposure: &Exposure,
+    gateway: &Chosen,
+    virtual_services: &[Value],
+) -> anyhow::Result<Vec<Intent>> {
+    let backend = &exposure.backend;
+    let service = exposure.route_name();
+    let reference =
+        istio::gateway_reference(exposure.namespace(), &gateway.namespace, &gateway.name);
+    let has_ours = |v: &Value| istio::remove_route(v, backend).is_some();
+    let mut candidates: Vec<&Value> = virtual_services
+        .iter()
+        .filter(|v| istio::binds_gateway(v, &gateway.namespace, &gateway.name))
+        .filter(|v| istio::routes_hosts(v, &exposure.hosts))
+        .collect();
+    candidates.sort_by_key(|v| (name_of(v) != service, !has_ours(v), name_of(v).to_string()));
+
+    let mut intents = Vec::new();
+    let target = match candidates.first() {
+        Some(live) => {
+            let edited =
+                istio::add_route(live, exposure).map_err(|c| conflict(live, &c, exposure))?;
+            if is_ours(live) {
+                let object = ours_from(edited.as_ref().unwrap_or(live));
+                intents.push(Intent::Apply {
+                    resource: *resource,
+                    object,
+                    live: Some((*live).clone()),
+                });
+            } else {
+                let wanted = exposure.clone();
+                let edit = Arc::new(move |live: &Value| {
+                    istio::add_route(live, &wanted)
+                        .map_err(|c| anyhow!(conflict(live, &c, &wanted)))
+                });
+                intents.push(Intent::Edit {
+                    resource: *resource,
+                    live: (*live).clone(),
+                    fields: vec![vec!["spec", "http"]],
+                    edit,
+                });
+            }
+            name_of(live).to_string()
+        }
+        None => {
+            let own = virtual_services.iter().find(|v| name_of(v) == service);
+            let object = match own {
+                Some(live) if is_ours(live) && istio::holds_only(live, backend) => {
+                    let mut next = ours_from(live);
+                    next["spec"]["hosts"] = json!(exposure.hosts);
+                    next["spec"]["gateways"] = json!([reference]);
+                    istio::add_route(&next, exposure).ok().flatten().unwrap_or(next)
+                }
+                Some(live) => {
+                    return Err(Problems::new(format!(
+                        "VirtualService {} exists but does not route {} on gateway {}/{}{}; \
+                         nothing was written",
+                        qualified(live),
+                        exposure.hosts.join(", "),
+                        gateway.namespace,
+                        gateway.name,
+                        if is_ours(live) { " and holds routes of other services" } else { "" }
+                    ))
+                    .with_hint("route through its gateway and hosts with --gateway and --host, or remove it")
+                    .into());
+                }
+                None => {
+                    istio::virtual_service(&resource.api_version(), service, exposure, &reference)
+                }
+            };
+            intents.push(Intent::Apply { resource: *resource, object, live: own.cloned() });
+            service.to_string()
+        }
+    };
+
+    // A route of ours left in another VirtualService would route the Service twice.
+    for live in virtual_services.iter().filter(|v| name_of(v) != target) {
+        intents.extend(removal(resource, live, backend));
+    }
+    Ok(intents)
+}
+
+/// The write that takes our routes for `backend` out of `live`: delete a VirtualService of
+/// ours left empty, apply one of ours, edit anyone else's. `None` when it has none.
+pub(super) fn removal(resource: &Resource, live: &Value, backend: &Backend) -> Option<Intent> {
+    let after = istio::remove_route(live, backend)?;
+    if is_ours(live) {
+        if !istio::has_routes(&after) {
+            return Some(Intent::Delete { resource: *resource, live: live.clone() });
+        }
+        return Some(Intent::Apply {
+            resource: *resource,
+            object: ours_from(&after),
+            live: Some(live.clone()),
+        });
+    }
+    let backend = backend.clone();
+    Some(Intent::Edit {
+        resource: *resource,
+        live: live.clone(),
+        fields: vec![vec!["spec", "http"]],
+        edit: Arc::new(move |live: &Value| Ok(istio::remove_route(live, &backend))),
+    })
+}
+
+fn conflict(vs: &Value, c: &RouteConflict, exposure: &Exposure) -> UsageError {
+    let how = if exposure.path.is_exact() { "path" } else { "prefix" };
+    UsageError::new(format!(
+        "VirtualService {} already routes {how} {} to {}; choose another --path, or change that \
+         route; nothing was written",
+        qualified(vs),
+        exposure.path.path(),
+        c.destinations.join(", ")
+    ))
+}
+
+fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
