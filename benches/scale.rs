@@ -115,13 +115,16 @@ fn main() {
         sizes.push(result);
     }
 
+    let can_batch = sizes.iter().find_map(|s| s.can_batch.clone()).unwrap_or_else(|| {
+        Err("not measured: it runs on the large mesh, which this run left out".into())
+    });
     let results = Results {
         machine,
         sizes,
         help,
         kubectl_version,
         load,
-        can_batch: can_batch(&ours),
+        can_batch,
         elapsed: started.elapsed(),
     };
     let table = results.markdown();
@@ -192,6 +195,10 @@ fn run_size(
         check.rss_mib(),
         check_requests.total()
     );
+
+    // can --batch on the large mesh, which the target speaks of.
+    let can_batch =
+        (size == Size::Large).then(|| can_batch(ours, &kubeconfig, size.namespaces(), scratch));
 
     // The same kinds through kubectl, unless its estimate would break the budget.
     let skip = match (size, large) {
@@ -267,6 +274,7 @@ fn run_size(
         expected_lists,
         page_mismatches,
         kubectl: kubectl_result,
+        can_batch,
     }
 }
 
@@ -329,19 +337,66 @@ fn expected_pages(
     (expected, mismatches)
 }
 
-/// `can --batch` queries per second.
-///
-/// TODO: the `can` command (with `--batch`) is built on another branch. Once it is merged
-/// here, this part must feed it a file of generated queries (callers and targets from the
-/// large mesh), time it with [`Run`], and return queries ÷ seconds.
-fn can_batch(ours: &Path) -> Result<f64, String> {
-    let has_can =
-        Command::new(ours).args(["can", "--help"]).output().is_ok_and(|o| o.status.success());
-    if has_can {
-        Err("not measured: this benchmark does not drive can --batch yet".into())
-    } else {
-        Err("not measured: can --batch is not on this branch".into())
+/// How many queries the `can --batch` measurement asks.
+const QUERIES: usize = 50_000;
+
+/// `can --batch` queries per second on a generated mesh read live: the time of `QUERIES`
+/// queries less that of one (which is the read of the mesh), the faster of two runs each.
+fn can_batch(
+    ours: &Path,
+    kubeconfig: &Path,
+    namespaces: usize,
+    scratch: &Path,
+) -> Result<f64, String> {
+    let queries = can_queries(namespaces, QUERIES);
+    let one = scratch.join("one.queries");
+    let all = scratch.join("all.queries");
+    std::fs::write(&one, queries.lines().next().unwrap_or_default()).map_err(|e| e.to_string())?;
+    std::fs::write(&all, &queries).map_err(|e| e.to_string())?;
+    let time = |file: &Path| -> Result<Duration, String> {
+        let file = file.to_string_lossy();
+        let run = Run::new(ours, &["can", "--batch", &file, "-o", "json"], kubeconfig)
+            .limit(Duration::from_secs(120));
+        let samples = [run.sample(scratch), run.sample(scratch)];
+        match samples.iter().find(|s| s.code != 0 && s.code != 1) {
+            Some(bad) => Err(format!("can --batch exited {}", bad.code)),
+            None => Ok(samples.iter().map(|s| s.wall).min().unwrap_or_default()),
+        }
+    };
+    let base = time(&one)?;
+    let whole = time(&all)?;
+    let answering = whole.saturating_sub(base).max(Duration::from_millis(1));
+    println!(
+        "  can --batch: {QUERIES} queries in {:.2} s, one in {:.2} s",
+        whole.as_secs_f64(),
+        base.as_secs_f64()
+    );
+    Ok(QUERIES as f64 / answering.as_secs_f64())
+}
+
+/// Queries between the generated workloads: callers by service account, within and across
+/// namespaces, plaintext callers, and the ingress gateway, on HTTP ports with paths.
+fn can_queries(namespaces: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 80);
+    for i in 0..count {
+        let (a, b) = (i * 7 % namespaces, i * 13 % namespaces);
+        let (from, to) = (mesh_gen::namespace_name(a), mesh_gen::namespace_name(b));
+        let (app, other) = (mesh_gen::APPS[i % 8], mesh_gen::APPS[(i / 8) % 8]);
+        let line = match i % 5 {
+            0 => format!(
+                "ns/{to}/sa/frontend {to}/svc/cart --port 80 --method POST --path /cart/items"
+            ),
+            1 => format!("ns/{from}/sa/{app} {to}/svc/{other} --port 80 --path /api/items"),
+            2 => format!(
+                "ns/{to}/sa/checkout {to}/svc/payments --port 80 --method POST --path /charge"
+            ),
+            3 => format!("plaintext {to}/svc/{app} --port 80 --path /debug/vars"),
+            _ => format!("ingress {to}/svc/frontend --port 80 --host frontend.{to}.example.com"),
+        };
+        out.push_str(&line);
+        out.push('\n');
     }
+    out
 }
 
 /// CPU, cores, memory, kernel and load, for the table.

@@ -146,3 +146,35 @@ fn an_expired_continue_token_restarts_that_list_alone() {
     assert_eq!(starts.remove(path.as_str()), Some(2));
     assert!(starts.values().all(|&n| n == 1), "{starts:?}");
 }
+
+#[test]
+fn check_finds_each_generated_mistake_where_it_was_made() {
+    let env = Env::new();
+    let summary = mesh_gen::seed(&env.server, &Spec { namespaces: 20, seed: 5 });
+    let run = env.run(&["check", "-A", "-o", "json"]);
+    assert_eq!(run.code, 1, "the mistakes include errors\n{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["code"].as_str().unwrap(), f["resource"]))
+        .collect();
+
+    // The codes Istio's analyzers give these mistakes (IST0101, IST0103, IST0118).
+    for mistake in &summary.mistakes {
+        let code = match (mistake.kind, mistake.what) {
+            ("VirtualService", w) if w.contains("Gateway") => "DM0101",
+            ("VirtualService", _) => "DM0105",
+            ("Pod", _) => "DM0503",
+            ("Service", _) => "DM0601",
+            other => panic!("no code for {other:?}"),
+        };
+        let hit = found.iter().any(|f| {
+            f.starts_with(code)
+                && f.contains(&format!("\"{}\"", mistake.namespace))
+                && f.contains(&format!("\"{}\"", mistake.name))
+        });
+        assert!(hit, "{code} for {mistake:?} not in {found:#?}");
+    }
+}

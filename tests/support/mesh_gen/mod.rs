@@ -30,6 +30,8 @@ use serde_json::Value;
 
 use super::TestServer;
 
+pub use workloads::{APPS, is_injected, namespace_name};
+
 /// The seed every size uses unless told otherwise.
 pub const SEED: u64 = 0x5eed_d00d_2024_0001;
 

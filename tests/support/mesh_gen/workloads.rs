@@ -11,7 +11,8 @@ pub const CREATED: &str = "2024-05-01T10:00:00Z";
 
 const TEAMS: &[&str] = &["shop", "bank", "media", "travel", "games", "health", "maps", "mail"];
 
-/// App names, in the order a namespace takes them; the first three carry the Istio routing.
+/// App names, in the order a namespace takes them (every namespace has the first eight); the
+/// first three carry the Istio routing.
 pub const APPS: &[&str] = &[
     "frontend",
     "cart",
@@ -26,6 +27,11 @@ pub const APPS: &[&str] = &[
     "users",
     "notifications",
 ];
+
+/// The name of application namespace `index`.
+pub fn namespace_name(index: usize) -> String {
+    format!("{}-{index:05}", TEAMS[index % TEAMS.len()])
+}
 
 /// Whether namespace `index` asks for sidecar injection (19 in 20 do).
 pub fn is_injected(index: usize) -> bool {
@@ -72,7 +78,7 @@ impl NamespacePlan {
             .collect();
         NamespacePlan {
             index,
-            name: format!("{}-{index:05}", TEAMS[index % TEAMS.len()]),
+            name: namespace_name(index),
             injected: is_injected(index),
             apps,
             missing_gateway: mistakes.missing_gateway.contains(&index),
