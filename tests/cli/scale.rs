@@ -177,4 +177,16 @@ fn check_finds_each_generated_mistake_where_it_was_made() {
         });
         assert!(hit, "{code} for {mistake:?} not in {found:#?}");
     }
+
+    // Everything else is written right: no other error (STRICT mTLS over the pod without a
+    // sidecar is a warning that follows from its mistake).
+    let errors: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["level"] == "error" && !["DM0101", "DM0105"].contains(&f["code"].as_str().unwrap())
+        })
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }

@@ -217,16 +217,20 @@ pub fn namespace_policies(out: &mut Out<'_>, ns: &NamespacePlan, rng: &mut Rng) 
         json!({"apiVersion": api, "kind": "VirtualService", "metadata": meta(name, "cart", rng),
                "spec": {"hosts": ["cart"],
                         "http": [{"route": [
-                            {"destination": {"host": "cart", "subset": "v1"}, "weight": 90},
-                            {"destination": {"host": "cart", "subset": canary}, "weight": 10}]}]}}),
+                            {"destination": {"host": "cart", "subset": "v1", "port": {"number": 80}}, "weight": 90},
+                            {"destination": {"host": "cart", "subset": canary, "port": {"number": 80}}, "weight": 10}]}]}}),
     );
     out.emit(
         "virtualservices",
         json!({"apiVersion": api, "kind": "VirtualService", "metadata": meta(name, "checkout", rng),
                "spec": {"hosts": ["checkout"],
-                        "http": [{"route": [{"destination": {"host": "checkout"}}], "timeout": "5s",
+                        "http": [{"match": [{"method": {"exact": "GET"}}],
+                                  "route": [{"destination": {"host": "checkout", "port": {"number": 80}}}],
+                                  "timeout": "5s",
                                   "retries": {"attempts": 3, "perTryTimeout": "1s",
-                                              "retryOn": "5xx,connect-failure,refused-stream"}}]}}),
+                                              "retryOn": "5xx,connect-failure,refused-stream"}},
+                                 {"route": [{"destination": {"host": "checkout", "port": {"number": 80}}}],
+                                  "timeout": "5s", "retries": {"attempts": 0}}]}}),
     );
     out.emit(
         "destinationrules",
