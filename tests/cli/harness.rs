@@ -197,10 +197,21 @@ pub fn capture(mut command: Command) -> Run {
     }
 }
 
-/// A port on 127.0.0.1 that nothing listens on.
+/// A port on 127.0.0.1 that nothing listens on. It is picked below the kernel's ephemeral
+/// range, where the test servers of tests running at the same time (bound to port 0) never
+/// land, so it stays closed while the test uses it.
 pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()))
+        .unwrap_or(32768);
+    let start = 10_000u16.min(low.saturating_sub(1000));
+    let span = low.saturating_sub(start).max(1);
+    let offset = (std::process::id() as u16).wrapping_mul(7919) % span;
+    (0..span)
+        .map(|i| start + (offset + i) % span)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// A kubeconfig pointing at `server` URL with a token, for fault cases.

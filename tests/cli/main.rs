@@ -19,6 +19,7 @@ mod inject;
 mod krew;
 mod mtls;
 mod resilience;
+mod scale;
 mod secrets;
 mod semantics;
 mod server;

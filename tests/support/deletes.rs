@@ -24,7 +24,6 @@ pub fn delete(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, A
     let old = state
         .store
         .get(kind, call.namespace(), name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(kind, name))?;
     if kind.plural == "namespaces" && ["default", "kube-system", "kube-public"].contains(&name) {
         return Err(ApiError::forbidden_reason(kind, name, "this namespace may not be deleted"));
@@ -105,7 +104,6 @@ pub fn delete_collection(call: &Call<'_>, state: &mut State) -> Result<Reply, Ap
             labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
                 && fields.matches(o)
         })
-        .cloned()
         .collect();
     let dry_run = call.req.dry_run();
     let mut items = Vec::new();

@@ -57,6 +57,7 @@ mod fieldset;
 mod http;
 mod kubectl;
 mod managed;
+pub mod mesh_gen;
 mod openapi;
 mod patch;
 mod portforward;
@@ -415,14 +416,21 @@ impl TestServer {
     /// cluster-scoped kinds.
     pub fn object(&self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
         let kind = self.kind(resource);
-        self.shared.lock().store.get(kind, namespace, name).cloned()
+        self.shared.lock().store.get(kind, namespace, name)
     }
 
     /// Stored objects of a kind in one namespace, or in all with `None`, ordered by
     /// namespace and name.
     pub fn objects(&self, resource: &str, namespace: Option<&str>) -> Vec<Value> {
         let kind = self.kind(resource);
-        self.shared.lock().store.list(kind, namespace, None).cloned().collect()
+        self.shared.lock().store.list(kind, namespace, None).collect()
+    }
+
+    /// How many objects of a kind are stored in one namespace, or in all with `None`; cheap
+    /// where [`objects`](Self::objects) would copy a large store.
+    pub fn count(&self, resource: &str, namespace: Option<&str>) -> usize {
+        let kind = self.kind(resource);
+        self.shared.lock().store.list_packed(kind, namespace, None).count()
     }
 
     /// Names (`ns/name`, or `name` when cluster-scoped) of a kind's stored objects.

@@ -142,7 +142,7 @@ fn accept(shared: &Shared, req: &Req, target: &Target<'_>) -> Result<Reply, Repl
     // The apiserver finds the pod and the node it runs on.
     let namespace = target.namespace.clone().unwrap_or_default();
     let name = target.name.clone().unwrap_or_default();
-    let pod = shared.lock().store.get(target.kind, &namespace, &name).cloned();
+    let pod = shared.lock().store.get(target.kind, &namespace, &name);
     let Some(pod) = pod else {
         return Err(error(ApiError::not_found(target.kind, &name)));
     };
@@ -303,7 +303,7 @@ async fn watch_pod(shared: Arc<Shared>, tunnel: Tunnel, gone: watch::Sender<bool
             state
                 .store
                 .get(kind, &tunnel.namespace, &tunnel.pod)
-                .is_some_and(|pod| meta_str(pod, "uid") == tunnel.uid)
+                .is_some_and(|pod| meta_str(&pod, "uid") == tunnel.uid)
         };
         if !alive {
             let _ = gone.send(true);

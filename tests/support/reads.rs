@@ -39,10 +39,14 @@ impl Call<'_> {
 
     /// An object as the client asked for it: `apiVersion` in the requested version.
     pub fn present(&self, obj: &Value) -> Value {
-        let mut out = obj.clone();
-        out["apiVersion"] = json!(self.api_version());
-        out["kind"] = json!(self.kind().kind);
-        out
+        self.present_owned(obj.clone())
+    }
+
+    /// Like [`Call::present`], reusing `obj`.
+    pub fn present_owned(&self, mut obj: Value) -> Value {
+        obj["apiVersion"] = json!(self.api_version());
+        obj["kind"] = json!(self.kind().kind);
+        obj
     }
 }
 
@@ -92,7 +96,7 @@ fn get(call: &Call<'_>, state: &State, name: &str) -> Result<Reply, ApiError> {
         .store
         .get(call.kind(), call.namespace(), name)
         .ok_or_else(|| ApiError::not_found(call.kind(), name))?;
-    let obj = call.present(obj);
+    let obj = call.present_owned(obj);
     match negotiate(&call.req.accept, false) {
         Some(Shape::Object) => Ok(Reply::json(200, &obj)),
         Some(Shape::Metadata) => Ok(Reply::json(200, &partial(&obj))),
@@ -113,16 +117,25 @@ fn not_acceptable() -> ApiError {
     ])
 }
 
-/// A continue token: base64url of `{"v":"meta.k8s.io/v1","rv":N,"start":"ns/name\u0000"}`.
-fn encode_continue(rv: u64, last: &Value) -> String {
+/// A continue token: base64url of
+/// `{"v":"meta.k8s.io/v1","rv":N,"start":"ns/name\u0000","n":SENT}`, where `n` (ours, not the
+/// apiserver's) counts the items already sent, so `remainingItemCount` needs no count.
+fn encode_continue(rv: u64, last: &Value, sent: usize) -> String {
     let start = format!("{}/{}\u{0}", meta_str(last, "namespace"), meta_str(last, "name"));
     base64_url_encode(
-        json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start}).to_string().as_bytes(),
+        json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start, "n": sent}).to_string().as_bytes(),
     )
 }
 
-/// Reads a continue token; an `rv` of -1 marks an inconsistent continuation.
-fn decode_continue(token: &str) -> Result<(i64, (String, String)), ApiError> {
+/// A continue token read back.
+struct Continue {
+    /// -1 marks an inconsistent continuation.
+    rv: i64,
+    after: (String, String),
+    sent: usize,
+}
+
+fn decode_continue(token: &str) -> Result<Continue, ApiError> {
     let bad = || ApiError::bad_request(format!("continue key is not valid: {token:?}"));
     let bytes = base64_decode(token).ok_or_else(bad)?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
@@ -132,7 +145,8 @@ fn decode_continue(token: &str) -> Result<(i64, (String, String)), ApiError> {
     let rv = v.get("rv").and_then(Value::as_i64).ok_or_else(bad)?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?;
     let (ns, name) = start.trim_end_matches('\u{0}').split_once('/').ok_or_else(bad)?;
-    Ok((rv, (ns.to_string(), name.to_string())))
+    let sent = v.get("n").and_then(Value::as_u64).unwrap_or(0) as usize;
+    Ok(Continue { rv, after: (ns.to_string(), name.to_string()), sent })
 }
 
 /// Starts a watch: from "" or "0" every current object comes first as ADDED, from a
@@ -154,7 +168,7 @@ fn watch(call: &Call<'_>, state: &State) -> Result<Reply, ApiError> {
                     labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
                         && fields.matches(o)
                 })
-                .map(|o| call.present(o))
+                .map(|o| call.present_owned(o))
                 .collect();
             (state.store.current_rv(), current)
         }
@@ -191,6 +205,14 @@ fn watch(call: &Call<'_>, state: &State) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
+/// [`partial`] of an object it may take apart.
+fn into_partial(mut obj: Value) -> Value {
+    let metadata = obj.as_object_mut().and_then(|o| o.remove("metadata"));
+    let mut out = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"});
+    out["metadata"] = metadata.unwrap_or_else(|| json!({}));
+    out
+}
+
 fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
     let req = call.req;
     if req.param("watch").is_some_and(|w| w == "true" || w == "1") {
@@ -214,46 +236,71 @@ fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
     // A continue token resumes after its last key, unless the test expired tokens.
     let mut list_rv = state.store.current_rv();
     let mut after = None;
+    let mut sent = 0;
     if let Some(token) = req.param("continue").filter(|t| !t.is_empty()) {
-        let (rv, key) = decode_continue(token)?;
+        let token = decode_continue(token)?;
         match state.expiry {
             Some(expiry) => {
                 if expiry == Expiry::Once {
                     state.expiry = None;
                 }
-                let fresh = format!("{}/{}\u{0}", key.0, key.1);
+                let (ns, name) = &token.after;
+                let fresh = format!("{ns}/{name}\u{0}");
                 let next = base64_url_encode(
-                    json!({"v": "meta.k8s.io/v1", "rv": -1, "start": fresh}).to_string().as_bytes(),
+                    json!({"v": "meta.k8s.io/v1", "rv": -1, "start": fresh, "n": token.sent})
+                        .to_string()
+                        .as_bytes(),
                 );
                 return Err(ApiError::expired_continue(Some(next)));
             }
             None => {
-                if rv > 0 {
-                    list_rv = rv as u64;
+                if token.rv > 0 {
+                    list_rv = token.rv as u64;
                 }
-                after = Some(key);
+                after = Some(token.after);
+                sent = token.sent;
             }
         }
     }
 
+    // Without selectors the objects past the page are counted, not decoded; metadata-only
+    // answers without a field selector decode only metadata.
     let namespace = call.target.namespace.as_deref();
-    let matching = state.store.list(call.kind(), namespace, after).filter(|o| {
-        labels.matches(o.pointer("/metadata/labels").and_then(Value::as_object))
-            && fields.matches(o)
-    });
+    let no_labels = req.param("labelSelector").unwrap_or("").is_empty();
+    let no_fields = req.param("fieldSelector").unwrap_or("").is_empty();
+    let metadata_will_do = shape == Shape::Metadata && no_fields;
+    // Across all namespaces and unfiltered, what is left follows from the total: a long list
+    // then costs one pass, not one per page.
+    let total =
+        (namespace.is_none() && no_labels && no_fields).then(|| state.store.len(call.kind()));
     let mut items: Vec<Value> = Vec::new();
     let mut remaining = 0usize;
-    for obj in matching {
-        if limit == 0 || items.len() < limit {
-            items.push(call.present(obj));
-        } else {
+    for packed in state.store.list_packed(call.kind(), namespace, after) {
+        let full = limit != 0 && items.len() >= limit;
+        if full && let Some(total) = total {
+            remaining = total.saturating_sub(sent + items.len()).max(1);
+            break;
+        }
+        if full && no_labels && no_fields {
             remaining += 1;
+            continue;
+        }
+        let obj = if metadata_will_do { packed.metadata() } else { packed.value() };
+        if !(labels.matches(obj.pointer("/metadata/labels").and_then(Value::as_object))
+            && fields.matches(&obj))
+        {
+            continue;
+        }
+        if full {
+            remaining += 1;
+        } else {
+            items.push(call.present_owned(obj));
         }
     }
     let mut list_meta = json!({"resourceVersion": list_rv.to_string()});
     if remaining > 0 {
         if let Some(last) = items.last() {
-            list_meta["continue"] = json!(encode_continue(list_rv, last));
+            list_meta["continue"] = json!(encode_continue(list_rv, last, sent + items.len()));
         }
         if req.param("labelSelector").unwrap_or("").is_empty()
             && req.param("fieldSelector").unwrap_or("").is_empty()
@@ -272,19 +319,24 @@ fn list(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
                     }
                 }
             }
-            json!({
+            let mut list = json!({
                 "kind": format!("{}List", call.kind().kind),
                 "apiVersion": call.api_version(),
                 "metadata": list_meta,
-                "items": items,
-            })
+            });
+            // Moved in, not copied as `json!` would.
+            list["items"] = Value::Array(items);
+            list
         }
-        Shape::Metadata => json!({
-            "kind": "PartialObjectMetadataList",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": list_meta,
-            "items": items.iter().map(partial).collect::<Vec<_>>(),
-        }),
+        Shape::Metadata => {
+            let mut list = json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": list_meta,
+            });
+            list["items"] = items.into_iter().map(into_partial).collect();
+            list
+        }
         Shape::Table => {
             let include = req.param("includeObject").unwrap_or("Metadata");
             table(call.kind(), &items, list_meta, include)

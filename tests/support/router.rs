@@ -64,7 +64,7 @@ impl Reply {
             status,
             content_type: content_type.to_string(),
             headers: Vec::new(),
-            body: value.to_string().into_bytes(),
+            body: serde_json::to_vec(value).expect("a JSON value serializes"),
             watch: None,
             tunnel: None,
         }

@@ -1,4 +1,9 @@
 //! The object store, the request log and the server-wide state behind one lock.
+//!
+//! Objects are kept as compact JSON text and decoded when read: a `serde_json::Value` weighs
+//! about fifteen times its JSON (every non-empty map is a B-tree node of eleven slots), which
+//! would keep the benchmark's generated meshes of hundreds of thousands of objects out of
+//! memory. Lists of metadata decode only `metadata`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
@@ -44,7 +49,35 @@ impl LoggedRequest {
     }
 }
 
-type Bucket = BTreeMap<(String, String), Value>;
+/// One stored object: its JSON, compact.
+#[derive(Debug, Clone)]
+pub struct Packed(Box<str>);
+
+impl Packed {
+    pub fn new(obj: &Value) -> Packed {
+        Packed(serde_json::to_string(obj).expect("a JSON value serializes").into_boxed_str())
+    }
+
+    /// The whole object.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).expect("stored objects are valid JSON")
+    }
+
+    /// `{"metadata": ...}` alone, skipping the rest unread.
+    pub fn metadata(&self) -> Value {
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            #[serde(default)]
+            metadata: Value,
+        }
+        let meta: Meta = serde_json::from_str(&self.0).expect("stored objects are valid JSON");
+        let mut out = json!({});
+        out["metadata"] = meta.metadata;
+        out
+    }
+}
+
+type Bucket = BTreeMap<(String, String), Packed>;
 
 /// How many changes the store remembers for watches starting in the past.
 const HISTORY: usize = 4096;
@@ -60,12 +93,21 @@ pub struct Event {
     pub object: Value,
 }
 
+/// One change as the history keeps it.
+struct Change {
+    rv: u64,
+    kind: &'static str,
+    group: &'static str,
+    plural: &'static str,
+    object: Packed,
+}
+
 /// Objects by kind, then by (namespace, name), which gives lists their stable order.
 #[derive(Default)]
 pub struct Store {
     objects: HashMap<(&'static str, &'static str), Bucket>,
     rv: u64,
-    history: VecDeque<Event>,
+    history: VecDeque<Change>,
     /// The resourceVersion of the newest change no longer in `history`.
     forgotten: u64,
 }
@@ -75,8 +117,18 @@ impl Store {
         self.objects.get(&(kind.group, kind.plural))
     }
 
-    pub fn get(&self, kind: &Kind, namespace: &str, name: &str) -> Option<&Value> {
-        self.bucket(kind)?.get(&(namespace.to_string(), name.to_string()))
+    pub fn get(&self, kind: &Kind, namespace: &str, name: &str) -> Option<Value> {
+        self.bucket(kind)?.get(&(namespace.to_string(), name.to_string())).map(Packed::value)
+    }
+
+    /// How many objects of a kind are stored.
+    pub fn len(&self, kind: &Kind) -> usize {
+        self.bucket(kind).map_or(0, BTreeMap::len)
+    }
+
+    pub fn contains(&self, kind: &Kind, namespace: &str, name: &str) -> bool {
+        self.bucket(kind)
+            .is_some_and(|b| b.contains_key(&(namespace.to_string(), name.to_string())))
     }
 
     /// Objects in one namespace (or all, with `None`), after `after` when given.
@@ -85,7 +137,17 @@ impl Store {
         kind: &Kind,
         namespace: Option<&'a str>,
         after: Option<(String, String)>,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+    ) -> impl Iterator<Item = Value> + 'a {
+        self.list_packed(kind, namespace, after).map(Packed::value)
+    }
+
+    /// Like [`Store::list`], undecoded.
+    pub fn list_packed<'a>(
+        &'a self,
+        kind: &Kind,
+        namespace: Option<&'a str>,
+        after: Option<(String, String)>,
+    ) -> impl Iterator<Item = &'a Packed> + 'a {
         let start = match after {
             Some(key) => Bound::Excluded(key),
             None => match namespace {
@@ -115,18 +177,19 @@ impl Store {
         let rv = meta_str(&obj, "resourceVersion").parse().unwrap_or(self.rv);
         let bucket = self.objects.entry((kind.group, kind.plural)).or_default();
         let change = if bucket.contains_key(&key) { "MODIFIED" } else { "ADDED" };
-        bucket.insert(key, obj.clone());
-        self.record(rv, change, kind.group, kind.plural, obj);
+        let packed = Packed::new(&obj);
+        bucket.insert(key, packed.clone());
+        self.record(rv, change, kind.group, kind.plural, packed);
     }
 
     /// Removes an object; the deletion takes a resourceVersion of its own, as in etcd.
     pub fn remove(&mut self, kind: &Kind, namespace: &str, name: &str) -> Option<Value> {
         let key = (namespace.to_string(), name.to_string());
-        let gone = self.objects.get_mut(&(kind.group, kind.plural))?.remove(&key)?;
+        let gone = self.objects.get_mut(&(kind.group, kind.plural))?.remove(&key)?.value();
         let rv = self.next_rv();
         let mut last = gone.clone();
         last["metadata"]["resourceVersion"] = Value::String(rv.to_string());
-        self.record(rv, "DELETED", kind.group, kind.plural, last);
+        self.record(rv, "DELETED", kind.group, kind.plural, Packed::new(&last));
         Some(gone)
     }
 
@@ -137,14 +200,14 @@ impl Store {
             let keys: Vec<_> = bucket.keys().filter(|(ns, _)| ns == namespace).cloned().collect();
             for key in keys {
                 if let Some(obj) = bucket.remove(&key) {
-                    gone.push((*group, *plural, obj));
+                    gone.push((*group, *plural, obj.value()));
                 }
             }
         }
         for (group, plural, mut obj) in gone {
             let rv = self.next_rv();
             obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
-            self.record(rv, "DELETED", group, plural, obj);
+            self.record(rv, "DELETED", group, plural, Packed::new(&obj));
         }
     }
 
@@ -154,14 +217,14 @@ impl Store {
         kind: &'static str,
         group: &'static str,
         plural: &'static str,
-        object: Value,
+        object: Packed,
     ) {
         if self.history.len() == HISTORY
             && let Some(old) = self.history.pop_front()
         {
             self.forgotten = old.rv;
         }
-        self.history.push_back(Event { rv, kind, group, plural, object });
+        self.history.push_back(Change { rv, kind, group, plural, object });
     }
 
     /// Changes after `rv`, oldest first; `None` when some of them are forgotten.
@@ -169,7 +232,14 @@ impl Store {
         if rv < self.forgotten {
             return None;
         }
-        Some(self.history.iter().filter(|e| e.rv > rv).cloned().collect())
+        let events = self.history.iter().filter(|c| c.rv > rv).map(|c| Event {
+            rv: c.rv,
+            kind: c.kind,
+            group: c.group,
+            plural: c.plural,
+            object: c.object.value(),
+        });
+        Some(events.collect())
     }
 
     pub fn namespace_exists(&self, namespace: &str) -> bool {

@@ -228,7 +228,7 @@ pub fn create(call: &Call<'_>, state: &mut State) -> Result<Reply, ApiError> {
         name = format!("{generate}{}", name_suffix());
     }
     check_new(call, state, &name)?;
-    if state.store.get(call.kind(), call.namespace(), &name).is_some() {
+    if state.store.contains(call.kind(), call.namespace(), &name) {
         return Err(ApiError::already_exists(call.kind(), &name));
     }
 
@@ -249,7 +249,6 @@ pub fn update(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, A
     let old = state
         .store
         .get(call.kind(), call.namespace(), name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(call.kind(), name))?;
     check_preconditions(call, &old, &body, name)?;
     finish_update(call, state, &old, &body)
@@ -288,7 +287,6 @@ pub fn patch(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, Ap
     let old = state
         .store
         .get(kind, call.namespace(), name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(kind, name))?;
     let current = call.present(&old);
 
@@ -339,7 +337,7 @@ fn apply(call: &Call<'_>, state: &mut State, name: &str) -> Result<Reply, ApiErr
     let now = now_rfc3339();
     let api_version = call.api_version();
     let w = writer(call, manager, &api_version, &now);
-    let old = state.store.get(kind, call.namespace(), name).cloned();
+    let old = state.store.get(kind, call.namespace(), name);
     match old {
         None => {
             if scope(call) == Scope::Status {

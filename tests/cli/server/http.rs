@@ -263,6 +263,21 @@ fn pages_follow_continue_tokens_and_expired_tokens_get_410() {
     let second = server.http().get(&format!("{VS}?limit=2&continue={token}")).unwrap().json();
     assert_eq!(names(&second), ["vs-2", "vs-3"]);
     assert_eq!(second["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"]);
+    assert_eq!(second["metadata"]["remainingItemCount"], 1);
+
+    // Across namespaces the count left follows each page too.
+    let all = "/apis/networking.istio.io/v1/virtualservices";
+    let mut next = String::new();
+    let mut left = Vec::new();
+    loop {
+        let page = server.http().get(&format!("{all}?limit=2{next}")).unwrap().json();
+        left.push(page["metadata"]["remainingItemCount"].as_u64());
+        match page["metadata"]["continue"].as_str() {
+            Some(token) => next = format!("&continue={token}"),
+            None => break,
+        }
+    }
+    assert_eq!(left, [Some(3), Some(1), None]);
 
     server.expire_continue_tokens(Expiry::Once);
     let gone = server.http().get(&format!("{VS}?limit=2&continue={token}")).unwrap();
