@@ -36,13 +36,17 @@ pub struct CanArgs {
     /// Who sends the request: ns/NS/sa/SA, pod/NAME, NS/pod/NAME, ingress or plaintext
     #[arg(
         value_name = "FROM",
-        required_unless_present_any = ["batch", "matrix"],
+        required_unless_present_any = ["batch", "matrix", "all_namespaces", "diff_against"],
         conflicts_with_all = ["batch", "matrix"]
     )]
     pub from: Option<String>,
 
     /// Where it goes: NAME, svc/NAME, NS/svc/NAME, a host, pod/NAME or NS/pod/NAME
-    #[arg(value_name = "TO", required_unless_present_any = ["batch", "matrix"])]
+    // -A and --diff-against without --matrix pass here so that `can` says what they need.
+    #[arg(
+        value_name = "TO",
+        required_unless_present_any = ["batch", "matrix", "all_namespaces", "diff_against"]
+    )]
     pub to: Option<String>,
 
     /// The destination port: a Service port, or a container port for a pod (default: the only
@@ -77,12 +81,12 @@ pub struct CanArgs {
 
     /// With --matrix: every namespace (default: -n, the context's namespace, or everything in
     /// the -f files)
-    #[arg(short = 'A', long, requires = "matrix")]
+    #[arg(short = 'A', long)]
     pub all_namespaces: bool,
 
     /// With --matrix: lay the files in PATH over the input and list only the pairs whose
     /// decision changes; repeatable
-    #[arg(long, value_name = "PATH", requires = "matrix")]
+    #[arg(long, value_name = "PATH")]
     pub diff_against: Vec<PathBuf>,
 
     #[command(flatten)]

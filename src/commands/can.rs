@@ -25,6 +25,7 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
     if args.matrix {
         return super::can_matrix::run(global, args, ui).await;
     }
+    refuse_matrix_flags(global, &args)?;
     let format =
         Format::parse(global.output.as_deref(), &[Format::Table, Format::Json, Format::Yaml])?;
     let queries = match &args.batch {
@@ -80,6 +81,28 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
         _ => ui.text(&out)?,
     }
     Ok(exit_status(worst))
+}
+
+/// Flags that only mean something for the matrix, refused with a word on what they need.
+fn refuse_matrix_flags(global: &GlobalArgs, args: &CanArgs) -> Result<(), UsageError> {
+    if args.all_namespaces {
+        return Err(UsageError::new(
+            "-A needs --matrix: can FROM TO asks about one pair; can --matrix -A asks every pair",
+        ));
+    }
+    if let Some(path) = args.diff_against.first() {
+        return Err(UsageError::new(format!(
+            "--diff-against {} needs --matrix: it compares two matrices",
+            path.display()
+        )));
+    }
+    match global.output.as_deref().map(str::trim) {
+        Some(o @ ("dot" | "mermaid")) => Err(UsageError::new(format!(
+            "invalid value {o:?} for -o: dot and mermaid draw the matrix, so need --matrix; \
+             can FROM TO supports table, json, yaml"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn exit_status(decision: Decision) -> ExitStatus {
