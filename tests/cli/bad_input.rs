@@ -106,6 +106,11 @@ const FLAGS: &[(&[&str], &str)] = &[
     (&["can", "sa/x/y/z/w", "my-service"], "for FROM"),
     (&["can", "ingress", "My_Service"], "for TO"),
     (&["can", "ingress", "my-service", "-o", "sarif"], "invalid value \"sarif\" for -o"),
+    (&["can", "ingress", "my-service", "-o", "dot"], "dot and mermaid draw the matrix"),
+    (&["can", "--diff-against", "new.yaml", "ingress", "my-service"], "needs --matrix"),
+    (&["can", "--matrix", "-o", "yaml"], "invalid value \"yaml\" for -o with --matrix"),
+    (&["can", "--matrix", "--diff-against", "no-such.yaml"], "for --diff-against: no such file"),
+    (&["can", "--matrix", "--path", "api"], "for --path"),
     (&["version", "-o", "xml"], "invalid value \"xml\" for -o"),
     (&["no-such-command"], "unrecognized subcommand 'no-such-command'"),
 ];

@@ -159,6 +159,7 @@ impl Env {
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .env_remove("RUST_BACKTRACE")
+            .env_remove("COLUMNS")
             .env_remove("HTTPS_PROXY")
             .env_remove("HTTP_PROXY")
             .env_remove("https_proxy")

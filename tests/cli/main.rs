@@ -18,6 +18,7 @@ mod faults;
 mod inject;
 mod krew;
 mod mtls;
+mod reachability;
 mod resilience;
 mod scale;
 mod secrets;
