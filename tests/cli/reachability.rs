@@ -363,6 +363,7 @@ fn mermaid_draws_the_same_edges() {
 fn changes(run: &Run) -> Vec<(String, String, String)> {
     let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(doc["kind"], "ReachabilityDiff");
+    assert_eq!(doc["request"], serde_json::json!({"method": "GET", "path": "/", "headers": []}));
     let list = doc["changes"].as_array().unwrap();
     list.iter()
         .map(|c| {

@@ -59,17 +59,17 @@ pub async fn run(global: &GlobalArgs, args: CanArgs, ui: &mut Ui) -> anyhow::Res
     };
     let before = compute(&input.snapshot)?;
     notes(&before, &probe, &scope, ui);
-    let request = describe(&probe, &before);
+    let asked = Asked { text: describe(&probe, &before), probe: &probe, scope: &scope };
 
     let Some(layer) = layer else {
         let view = View::of(&before);
-        render_matrix(&view, &before, format, &scope, &probe, &request, ui)?;
+        render_matrix(&view, &before, format, &asked, ui)?;
         return Ok(ExitStatus::Success);
     };
     let after = compute(&input.snapshot.clone().overlay(layer))?;
     let changes = diff::diff(&before, &after);
     let paths: Vec<String> = args.diff_against.iter().map(|p| p.display().to_string()).collect();
-    render_diff(&before, &after, &changes, format, &paths.join(", "), &request, ui)?;
+    render_diff(&before, &after, &changes, format, &paths.join(", "), &asked, ui)?;
     Ok(ExitStatus::Success)
 }
 
@@ -115,6 +115,29 @@ fn check_paths(paths: &[PathBuf], files: &[PathBuf]) -> Result<(), UsageError> {
             p.display().to_string()
         ))),
         None => Ok(()),
+    }
+}
+
+/// What every pair is asked, and where.
+struct Asked<'a> {
+    /// The request in words, such as `GET /`.
+    text: String,
+    probe: &'a Probe,
+    scope: &'a Scope,
+}
+
+impl Asked<'_> {
+    /// `request` and `scope`, as JSON.
+    fn json(&self) -> [(&'static str, Value); 2] {
+        let probe = self.probe;
+        let headers: Vec<String> = probe.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = json!({"method": probe.method.as_deref().unwrap_or("GET"),
+                             "path": probe.path.as_deref().unwrap_or("/"), "headers": headers});
+        let scope = match self.scope {
+            Scope::All => json!({"allNamespaces": true}),
+            Scope::Namespace(ns) => json!({"namespace": ns}),
+        };
+        [("request", request), ("scope", scope)]
     }
 }
 
@@ -216,16 +239,15 @@ fn render_matrix(
     view: &View<'_>,
     m: &Matrix,
     format: Format,
-    scope: &Scope,
-    probe: &Probe,
-    request: &str,
+    asked: &Asked<'_>,
     ui: &mut Ui,
 ) -> anyhow::Result<()> {
-    let title = format!("who may call whom ({request}) in {}", scope_words(scope));
+    let request = asked.text.as_str();
+    let title = format!("who may call whom ({request}) in {}", scope_words(asked.scope));
     match format {
         Format::Json => {
             let counts = render::total(&render::column_counts(view));
-            let head = head(m, scope, probe, counts);
+            let head = head(m, asked, counts);
             render::json(ui.out(), &head, view)?;
         }
         Format::Dot | Format::Mermaid => {
@@ -285,12 +307,7 @@ fn allowed_edges<'a>(view: &'a View<'a>) -> impl Iterator<Item = Edge<'a>> + 'a 
 }
 
 /// The JSON fields before `pairs`.
-fn head(
-    m: &Matrix,
-    scope: &Scope,
-    probe: &Probe,
-    counts: render::Counts,
-) -> Vec<(&'static str, Value)> {
+fn head(m: &Matrix, asked: &Asked<'_>, counts: render::Counts) -> Vec<(&'static str, Value)> {
     let callers: Vec<Value> = m
         .rows
         .iter()
@@ -317,24 +334,15 @@ fn head(
                    "portName": c.port_name, "protocol": c.protocol, "workloads": c.workloads})
         })
         .collect();
-    let scope = match scope {
-        Scope::All => json!({"allNamespaces": true}),
-        Scope::Namespace(ns) => json!({"namespace": ns}),
-    };
-    let headers: Vec<String> = probe.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    vec![
-        ("kind", json!("ReachabilityMatrix")),
-        (
-            "request",
-            json!({"method": probe.method.as_deref().unwrap_or("GET"),
-                           "path": probe.path.as_deref().unwrap_or("/"), "headers": headers}),
-        ),
-        ("scope", scope),
+    let mut head = vec![("kind", json!("ReachabilityMatrix"))];
+    head.extend(asked.json());
+    head.extend([
         ("counts", json!({"ALLOW": counts.allow, "DENY": counts.deny, "UNKNOWN": counts.unknown})),
         ("skipped", json!(m.skipped)),
         ("callers", Value::Array(callers)),
         ("destinations", Value::Array(destinations)),
-    ]
+    ]);
+    head
 }
 
 fn render_diff(
@@ -343,9 +351,10 @@ fn render_diff(
     d: &diff::Diff,
     format: Format,
     paths: &str,
-    request: &str,
+    asked: &Asked<'_>,
     ui: &mut Ui,
 ) -> anyhow::Result<()> {
+    let request = asked.text.as_str();
     let changes: Vec<Change<'_>> = d
         .changes
         .iter()
@@ -368,9 +377,9 @@ fn render_diff(
     side("destinations", &d.destinations_added, &d.destinations_removed, ui);
     match format {
         Format::Json => {
-            let head = vec![
-                ("kind", json!("ReachabilityDiff")),
-                ("request", json!(request)),
+            let mut head = vec![("kind", json!("ReachabilityDiff"))];
+            head.extend(asked.json());
+            head.extend([
                 ("against", json!(paths)),
                 ("callers", json!({"added": d.callers_added, "removed": d.callers_removed})),
                 (
@@ -378,7 +387,7 @@ fn render_diff(
                     json!({"added": d.destinations_added,
                                         "removed": d.destinations_removed}),
                 ),
-            ];
+            ]);
             render::diff_json(ui.out(), &head, &changes)?;
         }
         Format::Dot | Format::Mermaid => {
