@@ -11,6 +11,8 @@
 //! cannot reach a workload under STRICT mTLS
 //! (https://istio.io/latest/docs/reference/config/security/peer_authentication/).
 
+mod docs;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 
