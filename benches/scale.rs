@@ -1,7 +1,8 @@
 //! The scale benchmark: each generated mesh size in the in-process test API server, and side
 //! by side on it `check -A` against `kubectl get <the same kinds> -A -o json` (wall time,
 //! peak RSS, requests by user agent), then `--help` against `kubectl version --client`, and
-//! `can --batch` throughput. Prints ratios and writes them into docs/performance.md.
+//! `can --batch` throughput and `can --matrix` times. Prints ratios and writes them into
+//! docs/performance.md.
 //!
 //! `cargo bench --bench scale` runs every size; `cargo bench --bench scale -- small large`
 //! picks sizes, `--no-write` leaves the docs alone, `--no-kubectl` measures only
@@ -12,6 +13,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "scale/matrix.rs"]
+mod matrix;
 #[path = "scale/measure.rs"]
 mod measure;
 #[path = "scale/report.rs"]
@@ -118,6 +121,9 @@ fn main() {
     let can_batch = sizes.iter().find_map(|s| s.can_batch.clone()).unwrap_or_else(|| {
         Err("not measured: it runs on the large mesh, which this run left out".into())
     });
+    let matrix = sizes.iter().find_map(|s| s.matrix.clone()).unwrap_or_else(|| {
+        Err("not measured: it runs on the large mesh, which this run left out".into())
+    });
     let results = Results {
         machine,
         sizes,
@@ -125,6 +131,7 @@ fn main() {
         kubectl_version,
         load,
         can_batch,
+        matrix,
         elapsed: started.elapsed(),
     };
     let table = results.markdown();
@@ -199,6 +206,15 @@ fn run_size(
     // can --batch on the large mesh, which the target speaks of.
     let can_batch =
         (size == Size::Large).then(|| can_batch(ours, &kubeconfig, size.namespaces(), scratch));
+    // can --matrix on the large mesh, of one namespace and of all of them.
+    let matrix = (size == Size::Large).then(|| {
+        let namespace = mesh_gen::namespace_name(0);
+        let times = matrix::measure(ours, &kubeconfig, scratch, &namespace);
+        if let Err(why) = &times {
+            println!("  can --matrix: {why}");
+        }
+        times
+    });
 
     // The same kinds through kubectl, unless its estimate would break the budget.
     let skip = match (size, large) {
@@ -275,6 +291,7 @@ fn run_size(
         page_mismatches,
         kubectl: kubectl_result,
         can_batch,
+        matrix,
     }
 }
 

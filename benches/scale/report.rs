@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::matrix::MatrixTimes;
 use crate::measure::Sample;
 
 pub const BEGIN: &str = "<!-- scale-bench:begin (written by cargo bench --bench scale) -->";
@@ -56,6 +57,8 @@ pub struct SizeResult {
     pub kubectl: Kubectl,
     /// `can --batch` queries per second, measured on the large mesh only.
     pub can_batch: Option<Result<f64, String>>,
+    /// `can --matrix` times, measured on the large mesh only.
+    pub matrix: Option<Result<MatrixTimes, String>>,
 }
 
 /// The whole run.
@@ -68,6 +71,8 @@ pub struct Results {
     pub load: f64,
     /// Queries per second, or why there is no number.
     pub can_batch: Result<f64, String>,
+    /// `can --matrix` times, or why there are none.
+    pub matrix: Result<MatrixTimes, String>,
     pub elapsed: Duration,
 }
 
@@ -256,6 +261,28 @@ impl Results {
                     md,
                     "| `can --batch` queries per second | {why} | ≥ 10,000 | not measured |"
                 );
+            }
+        }
+        match &self.matrix {
+            Ok(m) => {
+                let _ = writeln!(
+                    md,
+                    "| large: `can --matrix -A` size | {} | (for reading) | |",
+                    m.size
+                );
+                for (what, s) in [(format!("-n {}", m.namespace), &m.one), ("-A".into(), &m.all)] {
+                    let _ = writeln!(
+                        md,
+                        "| large: `can --matrix {what}` wall time (read live; the read alone {}) | {}, {} beyond the read, {} | (for reading) | |",
+                        secs(m.read.wall),
+                        secs(s.wall),
+                        secs(m.beyond_read(s)),
+                        mib(s)
+                    );
+                }
+            }
+            Err(why) => {
+                let _ = writeln!(md, "| `can --matrix` wall time | {why} | (for reading) | |");
             }
         }
         md
