@@ -138,6 +138,10 @@ pub struct Matrix {
     pub skipped: Vec<String>,
     /// The identity `ingress` resolves to, and whether it was assumed.
     pub ingress: (String, bool),
+    /// That identity among [`Matrix::identities`], when a workload runs it: the `ingress` row
+    /// stands for it.
+    pub ingress_identity: Option<u32>,
+    pub scope: Scope,
 }
 
 impl Matrix {
@@ -171,15 +175,29 @@ impl Matrix {
             signatures: Mutex::new(HashMap::new()),
         };
         let classes = ctx.all(&columns)?;
-        let ingress_id = identities.proxied(&gateway.namespace, &ingress_account);
-        let rows = rows(&identities, &classes, scope, ingress_id);
-        Ok(Matrix { identities, rows, columns, classes, skipped, ingress })
+        let ingress_identity = identities.proxied(&gateway.namespace, &ingress_account);
+        let rows = rows(&identities, &classes, scope, ingress_identity);
+        Ok(Matrix {
+            identities,
+            rows,
+            columns,
+            classes,
+            skipped,
+            ingress,
+            ingress_identity,
+            scope: scope.clone(),
+        })
     }
 
     /// The answer for a row and a column.
     pub fn cell(&self, row: usize, column: usize) -> &Cell {
+        self.cell_of(&self.rows[row].caller, column)
+    }
+
+    /// The answer for any caller, listed as a row or not, and a column.
+    pub fn cell_of(&self, caller: &Caller, column: usize) -> &Cell {
         let classes = &self.classes[column];
-        let k = match &self.rows[row].caller {
+        let k = match caller {
             Caller::Identity(i) => classes.of_identity(&self.identities, *i),
             Caller::Others { rep, .. } => classes.of_identity(&self.identities, *rep),
             Caller::Ingress => classes.ingress,
@@ -188,11 +206,13 @@ impl Matrix {
         &classes.cells[k as usize]
     }
 
-    /// The answer for any identity, listed as a row or not.
-    #[cfg(test)]
-    pub fn cell_of_identity(&self, identity: u32, column: usize) -> &Cell {
-        let classes = &self.classes[column];
-        &classes.cells[classes.of_identity(&self.identities, identity) as usize]
+    /// Whether an identity is in scope: every identity for `-A`, those of the namespace for
+    /// `-n`.
+    pub fn in_scope(&self, identity: u32) -> bool {
+        match &self.scope {
+            Scope::All => true,
+            Scope::Namespace(ns) => self.identities.list[identity as usize].namespace == *ns,
+        }
     }
 
     /// Whether any destination's policies test addresses.
@@ -357,7 +377,10 @@ impl Context<'_> {
         } else {
             std::thread::scope(|s| {
                 let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
-                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
             })
         };
         results.sort_by_key(|(i, _)| *i);

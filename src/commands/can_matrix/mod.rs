@@ -358,11 +358,14 @@ fn render_diff(
     let changes: Vec<Change<'_>> = d
         .changes
         .iter()
-        .map(|&(rb, cb, ra, ca)| Change {
-            from: &after.rows[ra].id,
-            to: &after.columns[ca].id,
-            before: view(before.cell(rb, cb)),
-            after: view(after.cell(ra, ca)),
+        .map(|c| {
+            let caller = &d.callers[c.caller];
+            Change {
+                from: &caller.id,
+                to: &after.columns[c.after].id,
+                before: view(before.cell_of(&caller.before, c.before)),
+                after: view(after.cell_of(&caller.after, c.after)),
+            }
         })
         .collect();
     let side = |what: &str, added: &[String], removed: &[String], ui: &mut Ui| {
@@ -391,7 +394,7 @@ fn render_diff(
             render::diff_json(ui.out(), &head, &changes)?;
         }
         Format::Dot | Format::Mermaid => {
-            let (callers, destinations, edges) = changed_graph(after, &d.changes, &changes);
+            let (callers, destinations, edges) = changed_graph(after, d, &changes);
             let title = format!("what {paths} changes ({request})");
             let picture = Picture { title: &title, callers: &callers, destinations: &destinations };
             let mut edges = edges.into_iter();
@@ -408,29 +411,34 @@ fn render_diff(
 /// The callers and destinations the changes involve, and one edge per change.
 fn changed_graph<'a>(
     after: &Matrix,
-    at: &[(usize, usize, usize, usize)],
+    d: &diff::Diff,
     changes: &[Change<'a>],
 ) -> (Vec<Node>, Vec<Node>, Vec<Edge<'a>>) {
-    let mut rows: Vec<usize> = at.iter().map(|c| c.2).collect();
-    let mut columns: Vec<usize> = at.iter().map(|c| c.3).collect();
+    let mut rows: Vec<usize> = d.changes.iter().map(|c| c.caller).collect();
+    let mut columns: Vec<usize> = d.changes.iter().map(|c| c.after).collect();
     rows.sort_unstable();
     rows.dedup();
     columns.sort_unstable();
     columns.dedup();
-    let callers = rows.iter().map(|&r| caller_node(after, &after.rows[r])).collect();
+    let callers = (rows.iter().map(|&r| &d.callers[r]))
+        .map(|c| Node {
+            id: c.id.clone(),
+            label: c.id.clone(),
+            namespace: c.namespace.clone(),
+            detail: "",
+        })
+        .collect();
     let destinations = columns.iter().map(|&c| destination_node(&after.columns[c])).collect();
-    let edges = at
-        .iter()
-        .zip(changes)
-        .map(|(&(_, _, ra, ca), change)| {
+    let edges = (d.changes.iter().zip(changes))
+        .map(|(at, change)| {
             let style = match render::change_kind(change) {
                 "cut" => EdgeStyle::Cut,
                 "opened" => EdgeStyle::Opened,
                 _ => EdgeStyle::Changed,
             };
             Edge {
-                from: rows.binary_search(&ra).unwrap_or(0),
-                to: columns.binary_search(&ca).unwrap_or(0),
+                from: rows.binary_search(&at.caller).unwrap_or(0),
+                to: columns.binary_search(&at.after).unwrap_or(0),
                 label: change.after.edge,
                 style,
             }

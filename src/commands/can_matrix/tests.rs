@@ -181,7 +181,7 @@ fn every_identity_gets_what_the_evaluator_says_alone() {
     for (c, col) in m.columns.iter().enumerate() {
         let ask = |from| expected(&snapshot, from, &col.namespace, &col.service, col.port);
         for i in 0..m.identities.list.len() as u32 {
-            let cell = m.cell_of_identity(i, c);
+            let cell = m.cell_of(&Caller::Identity(i), c);
             let got = (cell.decision.as_str().to_string(), cell.decided_by.text.clone());
             let want = ask(identity(&m, i));
             pairs += 1;
