@@ -161,6 +161,9 @@ plaintext         DENY                DENY                   DENY           DENY
     assert_eq!(to, BTreeSet::from(["shop/cart:80", "shop/frontend:80"]));
 }
 
+/// `(caller, destination, label)` of an edge, or `(caller, destination, change)`.
+type Triple = (String, String, String);
+
 /// What an edge says: the deciding policy, or `no policy`.
 fn edge_label(by: &Value) -> String {
     match by["kind"].as_str() {
@@ -171,7 +174,7 @@ fn edge_label(by: &Value) -> String {
 }
 
 /// `(caller, destination, label)` of every pair that is not denied.
-fn allowed_edges(doc: &Value) -> BTreeSet<(String, String, String)> {
+fn allowed_edges(doc: &Value) -> BTreeSet<Triple> {
     pairs(doc)
         .into_iter()
         .filter(|(_, (decision, _))| decision != "DENY")
@@ -200,7 +203,7 @@ fn dot_string(s: &str) -> (String, &str) {
 
 /// A DOT digraph read statement by statement: node ids with their labels, and edges with
 /// theirs. Panics on any statement the renderer should not write.
-fn read_dot(text: &str) -> (BTreeMap<String, String>, Vec<(String, String, String)>) {
+fn read_dot(text: &str) -> (BTreeMap<String, String>, Vec<Triple>) {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("digraph reachability {"));
     let (mut nodes, mut edges, mut depth) = (BTreeMap::new(), Vec::new(), 1);
@@ -212,9 +215,7 @@ fn read_dot(text: &str) -> (BTreeMap<String, String>, Vec<(String, String, Strin
         let line = line.trim();
         if line == "}" {
             depth -= 1;
-        } else if line.starts_with("graph [") || line.starts_with("node [") {
-            assert!(line.ends_with("];"), "{line}");
-        } else if line.starts_with("edge [") {
+        } else if ["graph [", "node [", "edge ["].iter().any(|p| line.starts_with(p)) {
             assert!(line.ends_with("];"), "{line}");
         } else if let Some(rest) = line.strip_prefix("subgraph ") {
             let (name, rest) = dot_string(rest);
@@ -250,7 +251,7 @@ fn dot_draws_every_allowed_pair_labelled_by_its_policy() {
     let run = env.run(&["can", "--matrix", "-f", &mesh, "-o", "dot"]).ok();
     let (nodes, edges) = read_dot(&run.stdout);
     assert_eq!(nodes.len(), CALLERS.len() + DESTINATIONS.len());
-    let got: BTreeSet<(String, String, String)> = edges
+    let got: BTreeSet<Triple> = edges
         .iter()
         .map(|(a, b, label)| {
             let from = a.strip_prefix("from:").expect("a caller node").to_string();
@@ -287,7 +288,7 @@ fn dot_draws_every_allowed_pair_labelled_by_its_policy() {
 
 /// A Mermaid flowchart read line by line: callers and destinations by generated id with the
 /// namespace of their subgraph, and the edges with their labels. Panics on anything else.
-fn read_mermaid(text: &str) -> Vec<(String, String, String)> {
+fn read_mermaid(text: &str) -> Vec<Triple> {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("---"));
     assert!(lines.next().unwrap().starts_with("title: \""));
@@ -362,7 +363,7 @@ fn mermaid_draws_the_same_edges() {
 }
 
 /// `can --matrix ... --diff-against deny-from-payments.yaml -o json`: `(from, to, change)`.
-fn changes(run: &Run) -> Vec<(String, String, String)> {
+fn changes(run: &Run) -> Vec<Triple> {
     let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(doc["kind"], "ReachabilityDiff");
     assert_eq!(doc["request"], serde_json::json!({"method": "GET", "path": "/", "headers": []}));
@@ -378,7 +379,7 @@ fn changes(run: &Run) -> Vec<(String, String, String)> {
 
 /// The DENY in shop names the payments namespace: it cuts payments' callers off the cart
 /// (which took every caller), and changes nothing where they were already denied.
-fn cut() -> Vec<(String, String, String)> {
+fn cut() -> Vec<Triple> {
     ["payments/api", "payments/ledger"]
         .iter()
         .map(|from| (from.to_string(), "shop/cart:80".to_string(), "cut".to_string()))
