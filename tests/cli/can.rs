@@ -411,15 +411,22 @@ fn live_bare_pods_answer_as_their_own_service_account() {
          spec: {selector: {matchLabels: {app: api}},\n\
            rules: [{from: [{source: {principals: [cluster.local/ns/shop/sa/reporter]}}]}]}\n",
     );
-    // The pod list carries metadata only; the bare pod's account is read from the pod itself.
+    // The pod list carries metadata only; the bare pod's account comes from one full list of
+    // the pods of its namespace, not from a read per pod.
     let run = env.run(&["can", "shop/pod/reporter", "shop/svc/api", "-o", "json"]).code(0);
     let answer: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(by(&answer["decidedBy"]), "policy shop/only-reporter rule 0", "{}", run.stdout);
-    let gets: Vec<_> = env
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/namespaces/shop/pods/reporter"))
-        .collect();
-    assert_eq!(gets.len(), 1, "the bare pod is read once");
+    let requests = env.server.requests();
+    let pods: Vec<_> = requests.iter().filter(|r| r.path.contains("/pods")).collect();
+    assert!(pods.iter().all(|r| r.method == "GET"), "can never writes");
+    assert!(!pods.iter().any(|r| r.path.ends_with("/pods/reporter")), "no read per pod");
+    let full: Vec<_> =
+        pods.iter().filter(|r| !r.accept.contains("PartialObjectMetadata")).collect();
+    assert_eq!(
+        full.len(),
+        1,
+        "one full list: {:?}",
+        full.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(full[0].path, "/api/v1/namespaces/shop/pods");
 }
