@@ -452,15 +452,19 @@ fn report_mismatches(mismatches: &[Mismatch], ui: &mut Ui) {
             let what = if m.kind == "Pod" {
                 format!("pod {}", m.name)
             } else {
-                format!("{} {} ({} pods)", m.kind.to_ascii_lowercase(), m.name, m.pods)
+                let pods = crate::output::count(m.pods, "pod", "pods");
+                format!("{} {} ({pods})", m.kind.to_ascii_lowercase(), m.name)
             };
             format!("  {}/{what}: {}", m.namespace, m.reason)
         })
         .collect();
     ui.warn(&format!(
-        "{} workloads run pods that do not match their namespace; restart them with --restart \
-         (or kubectl rollout restart):\n{}",
-        mismatches.len(),
+        "{} pods that do not match their namespace; restart them with --restart (or kubectl \
+         rollout restart):\n{}",
+        match mismatches.len() {
+            1 => "1 workload runs".to_string(),
+            n => format!("{n} workloads run"),
+        },
         rows.join("\n")
     ));
 }

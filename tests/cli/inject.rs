@@ -181,7 +181,7 @@ fn disable_removes_the_labels_and_names_pods_that_keep_a_sidecar() {
     let run = env.run(&["inject", "legacy", "--disable"]).ok();
     assert_eq!(run.stdout, "namespace/legacy labeled\n");
     assert!(env.labels("namespaces", "", "legacy").get("istio-injection").is_none());
-    assert!(run.stderr.contains("legacy/statefulset db (1 pods): has a sidecar"), "{}", run.stderr);
+    assert!(run.stderr.contains("legacy/statefulset db (1 pod): has a sidecar"), "{}", run.stderr);
 }
 
 #[test]
