@@ -271,7 +271,10 @@ async fn print_diff(
         intended["metadata"]["labels"] = json!(after);
         text.push_str(&diff::objects(&format!("namespace/{name}"), Some(live), Some(&intended)));
     }
-    ui.text(&text)?;
+    let mut changes = !text.is_empty();
+    if changes {
+        ui.text(&text)?;
+    }
     if restart {
         let pods = list_pods(cluster, &plan.namespaces).await?;
         let owners = list_replica_set_owners(cluster, &plan.namespaces).await?;
@@ -283,9 +286,15 @@ async fn print_diff(
             .collect();
         if !restarts.is_empty() {
             ui.note(&format!("--restart would restart:\n{}", restarts.join("\n")));
+            changes = true;
         }
     }
-    Ok(ExitStatus::Success)
+    // As `kubectl diff`: 1 when something would change, 0 when nothing would.
+    if !changes {
+        ui.note("no changes: the live objects already match");
+        return Ok(ExitStatus::Success);
+    }
+    Ok(ExitStatus::Problems)
 }
 
 /// One list: all namespaces, or just the one asked for (by field selector).
