@@ -107,7 +107,8 @@ pub struct WriteArgs {
     )]
     pub dry_run: DryRun,
 
-    /// Print a diff of the live objects against the intended ones, then write nothing
+    /// Print a diff of the live objects against the intended ones, then write nothing; exit 1
+    /// when something would change and 0 when nothing would, as kubectl diff does
     #[arg(long)]
     pub diff: bool,
 

@@ -33,6 +33,14 @@ pub struct Resolved {
     pub secrets: Vec<String>,
 }
 
+/// The exec credential plugin of the user in use, as the kubeconfig names it, for messages.
+static EXEC_PLUGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The exec credential plugin of the user in use (`gke-gcloud-auth-plugin`), when it has one.
+pub fn exec_plugin() -> Option<&'static str> {
+    EXEC_PLUGIN.get().map(String::as_str)
+}
+
 /// Reads the kubeconfig the flags point at and applies the flags to it.
 pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
     let timeout = parse_request_timeout(&global.request_timeout)?;
@@ -46,6 +54,9 @@ pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
                 cluster: global.cluster.clone(),
                 user: global.user.clone(),
             };
+            if let Some(command) = exec_command(&kubeconfig, &context, global) {
+                let _ = EXEC_PLUGIN.set(command);
+            }
             let config = Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .map_err(|e| UsageError::new(format!("cannot use the kubeconfig: {e}")))?;
@@ -82,6 +93,23 @@ pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
     Ok(Resolved { config, timeout, source, secrets })
 }
 
+/// The exec plugin's command of the user the context (or `--user`) names.
+fn exec_command(kubeconfig: &Kubeconfig, context: &str, global: &GlobalArgs) -> Option<String> {
+    let user = match &global.user {
+        Some(user) => user.clone(),
+        None => kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == context)?
+            .context
+            .as_ref()?
+            .user
+            .clone()?,
+    };
+    let auth = kubeconfig.auth_infos.iter().find(|a| a.name == user)?.auth_info.as_ref()?;
+    auth.exec.as_ref()?.command.clone()
+}
+
 /// `--request-timeout`: `0` waits forever; a bare number is seconds; otherwise a Go duration.
 pub fn parse_request_timeout(value: &str) -> Result<Option<Duration>, UsageError> {
     let invalid = || {
@@ -104,6 +132,13 @@ pub fn parse_request_timeout(value: &str) -> Result<Option<Duration>, UsageError
 
 fn read_kubeconfig(global: &GlobalArgs) -> anyhow::Result<(Option<Kubeconfig>, Vec<PathBuf>)> {
     if let Some(path) = &global.kubeconfig {
+        if path.is_dir() {
+            return Err(UsageError::new(format!(
+                "{} is a folder, not a kubeconfig file (--kubeconfig)",
+                path.display()
+            ))
+            .into());
+        }
         if !path.is_file() {
             return Err(UsageError::new(format!(
                 "the kubeconfig file {} does not exist (--kubeconfig)",

@@ -111,15 +111,42 @@ impl Action<'_> {
     }
 }
 
+/// What to try when the kubeconfig's credentials cannot be had.
+fn credentials_hint(context: &str) -> String {
+    match config::exec_plugin() {
+        Some(plugin) => format!(
+            "run {plugin} yourself to see why (you may need to log in again), or check the exec \
+             section of the user of {context} in the kubeconfig"
+        ),
+        None => format!("check the credentials of {context} in the kubeconfig"),
+    }
+}
+
 impl Cluster {
     /// Resolves the kubeconfig and flags into a client. Nothing is sent yet.
     pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Self> {
         let resolved = config::resolve(global).await?;
         crate::output::redact::register(resolved.secrets);
         let namespace = resolved.config.default_namespace.clone();
-        let client = kube::Client::try_from(resolved.config).map_err(|e| {
-            crate::error::UsageError::new(format!("cannot use the kubeconfig: {e}"))
-        })?;
+        let client = match kube::Client::try_from(resolved.config) {
+            Ok(client) => client,
+            // Credentials that cannot be had are the cluster side's trouble, as in kubectl.
+            Err(kube::Error::Auth(e)) => {
+                let context = resolved.source.context.as_deref().unwrap_or("the current context");
+                return Err(ClusterError::new(
+                    format!("get credentials for {context}"),
+                    Failure::Credentials(rest::describe_auth(&e)),
+                )
+                .with_hint(credentials_hint(context))
+                .into());
+            }
+            Err(e) => {
+                return Err(crate::error::UsageError::new(format!(
+                    "cannot use the kubeconfig: {e}"
+                ))
+                .into());
+            }
+        };
         Ok(Self {
             client,
             namespace,
@@ -238,9 +265,7 @@ impl Cluster {
                  kubectl get --raw='/readyz?verbose'"
                     .into()
             }
-            Failure::Credentials(_) => {
-                format!("check the credentials of {context} in the kubeconfig")
-            }
+            Failure::Credentials(_) => credentials_hint(context),
             Failure::Status(s) if s.code == 401 => {
                 format!("the server rejected the credentials of {context}: log in again")
             }

@@ -193,10 +193,41 @@ fn conflict_manager(message: Option<&str>) -> String {
     message.split('"').nth(1).map(str::to_string).unwrap_or_else(|| message.to_string())
 }
 
+/// A credential failure in a user's words: which plugin failed and the first line it printed,
+/// not the command's environment and a dump of its output.
+pub(super) fn describe_auth(err: &kube::client::AuthError) -> String {
+    use kube::client::AuthError as E;
+    let plugin = super::config::exec_plugin().unwrap_or("the credential plugin");
+    match err {
+        E::AuthExecRun { out, .. } => {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let first = said.lines().map(str::trim).find(|l| !l.is_empty());
+            let status = match out.status.code() {
+                Some(code) => format!("exited with status {code}"),
+                None => "was killed".to_string(),
+            };
+            match first {
+                Some(line) => format!("{plugin} {status}: {}", truncate(line, 300)),
+                None => format!("{plugin} {status} and printed nothing on stderr"),
+            }
+        }
+        E::AuthExecStart(io) => format!("{plugin} could not be started: {io}"),
+        E::AuthExecParse(e) => format!("{plugin} printed no ExecCredential: {e}"),
+        other => other.to_string(),
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Sorts a transport error into the failure a user can act on, from the error types inside it.
 pub(super) fn classify(err: kube::Error) -> Failure {
     if let kube::Error::Auth(e) = &err {
-        return Failure::Credentials(e.to_string());
+        return Failure::Credentials(describe_auth(e));
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(e) = source {

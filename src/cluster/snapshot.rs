@@ -76,8 +76,9 @@ impl LoadReport {
     }
 }
 
-/// Pods read one by one to learn their service accounts; beyond this, one full list instead.
-const MAX_POD_GETS: usize = 50;
+/// Namespaces whose pods are listed in full to learn service accounts; beyond this, one list
+/// of the pods of all namespaces instead.
+const MAX_POD_NAMESPACES: usize = 8;
 
 type Apply = Box<dyn FnOnce(&mut SnapshotBuilder) + Send>;
 
@@ -254,15 +255,16 @@ impl Cluster {
 
 impl Cluster {
     /// Learns the service accounts the metadata-only pod list left unknown: pods with no
-    /// Deployment, StatefulSet or DaemonSet above them (bare pods, Job pods). A few are read one
-    /// by one; many, with one full paginated list of pods. Commands that answer for a caller's
+    /// Deployment, StatefulSet or DaemonSet above them (bare pods, Job pods). Their pods are
+    /// listed in full (paginated) in the few namespaces that hold them, or in all namespaces
+    /// when there are many; nothing is read one by one. Commands that answer for a caller's
     /// identity (`can`, `allow`, `deny`, `mtls`) call this; `check` does not need it.
     pub async fn resolve_pod_accounts(
         &self,
         snapshot: Snapshot,
         page_size: u32,
     ) -> Result<Snapshot, ClusterError> {
-        let unknown: Vec<(String, String)> = snapshot
+        let unknown: std::collections::BTreeSet<(String, String)> = snapshot
             .pods()
             .iter()
             .filter(|p| p.obj.spec.is_none() && p.obj.resolved.account_source == Source::Inferred)
@@ -271,31 +273,29 @@ impl Cluster {
         if unknown.is_empty() {
             return Ok(snapshot);
         }
+        let namespaces: std::collections::BTreeSet<&str> =
+            unknown.iter().map(|(ns, _)| ns.as_str()).collect();
         let resource = self.resource(&kinds::POD).await?;
-        let pods: Vec<Pod> = if unknown.len() <= MAX_POD_GETS {
-            stream::iter(unknown)
-                .map(|(ns, name)| async move {
-                    let value = self.get(&resource, Some(&ns), &name).await?;
-                    Ok::<_, ClusterError>(value.and_then(|v| serde_json::from_value::<Pod>(v).ok()))
-                })
-                .buffer_unordered(8)
-                .try_filter_map(|pod| async move { Ok(pod) })
-                .try_collect()
-                .await?
-        } else {
-            let options = ListOptions { page_size, ..ListOptions::default() };
-            let all: Vec<Pod> = self.list(&resource, Scope::All, &options).await?;
-            let wanted: std::collections::BTreeSet<(String, String)> =
-                unknown.into_iter().collect();
-            all.into_iter()
-                .filter(|p| {
-                    wanted.contains(&(p.metadata.namespace.clone(), p.metadata.name.clone()))
-                })
-                .collect()
+        let options = ListOptions { page_size, ..ListOptions::default() };
+        let scopes: Vec<Scope> = match namespaces.len() {
+            n if n <= MAX_POD_NAMESPACES => {
+                namespaces.iter().map(|ns| Scope::Namespace(ns)).collect()
+            }
+            _ => vec![Scope::All],
         };
+        let lists: Vec<Vec<Pod>> = stream::iter(scopes)
+            .map(|scope| {
+                let (resource, options) = (&resource, &options);
+                async move { self.list::<Pod>(resource, scope, options).await }
+            })
+            .buffer_unordered(4)
+            .try_collect()
+            .await?;
         let mut builder = snapshot.into_builder();
-        for pod in pods {
-            builder.add(pod, Origin::Cluster);
+        for pod in lists.into_iter().flatten() {
+            if unknown.contains(&(pod.metadata.namespace.clone(), pod.metadata.name.clone())) {
+                builder.add(pod, Origin::Cluster);
+            }
         }
         Ok(builder.finish())
     }

@@ -271,7 +271,10 @@ async fn print_diff(
         intended["metadata"]["labels"] = json!(after);
         text.push_str(&diff::objects(&format!("namespace/{name}"), Some(live), Some(&intended)));
     }
-    ui.text(&text)?;
+    let mut changes = !text.is_empty();
+    if changes {
+        ui.text(&text)?;
+    }
     if restart {
         let pods = list_pods(cluster, &plan.namespaces).await?;
         let owners = list_replica_set_owners(cluster, &plan.namespaces).await?;
@@ -283,9 +286,15 @@ async fn print_diff(
             .collect();
         if !restarts.is_empty() {
             ui.note(&format!("--restart would restart:\n{}", restarts.join("\n")));
+            changes = true;
         }
     }
-    Ok(ExitStatus::Success)
+    // As `kubectl diff`: 1 when something would change, 0 when nothing would.
+    if !changes {
+        ui.note("no changes: the live objects already match");
+        return Ok(ExitStatus::Success);
+    }
+    Ok(ExitStatus::Problems)
 }
 
 /// One list: all namespaces, or just the one asked for (by field selector).
@@ -452,15 +461,19 @@ fn report_mismatches(mismatches: &[Mismatch], ui: &mut Ui) {
             let what = if m.kind == "Pod" {
                 format!("pod {}", m.name)
             } else {
-                format!("{} {} ({} pods)", m.kind.to_ascii_lowercase(), m.name, m.pods)
+                let pods = crate::output::count(m.pods, "pod", "pods");
+                format!("{} {} ({pods})", m.kind.to_ascii_lowercase(), m.name)
             };
             format!("  {}/{what}: {}", m.namespace, m.reason)
         })
         .collect();
     ui.warn(&format!(
-        "{} workloads run pods that do not match their namespace; restart them with --restart \
-         (or kubectl rollout restart):\n{}",
-        mismatches.len(),
+        "{} pods that do not match their namespace; restart them with --restart (or kubectl \
+         rollout restart):\n{}",
+        match mismatches.len() {
+            1 => "1 workload runs".to_string(),
+            n => format!("{n} workloads run"),
+        },
         rows.join("\n")
     ));
 }

@@ -140,8 +140,13 @@ impl<'a> Writer<'a> {
                     format!("{}/{}", intent.resource().kind.display_name(), qualified(intent));
                 text.push_str(&diff::objects(&name, intent.live(), intent.intended()?.as_ref()));
             }
+            // As `kubectl diff`: 1 when something would change, 0 when nothing would.
+            if text.is_empty() {
+                ui.note("no changes: the live objects already match");
+                return Ok(ExitStatus::Success);
+            }
             ui.text(&text)?;
-            return Ok(ExitStatus::Success);
+            return Ok(ExitStatus::Problems);
         }
 
         let mut outcome = Outcome::default();

@@ -164,6 +164,11 @@ impl Ui {
 }
 
 /// Writes one line to stderr, redacted; a closed stderr is ignored rather than fatal.
+/// `1 pod`, `2 pods`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn stderr_line(line: &str) {
     let _ = writeln!(io::stderr(), "{}", redact::redact(line));
 }
@@ -179,6 +184,13 @@ pub fn to_yaml<T: Serialize>(value: &T) -> io::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_take_the_noun_in_the_right_number() {
+        assert_eq!(super::count(1, "pod", "pods"), "1 pod");
+        assert_eq!(super::count(0, "pod", "pods"), "0 pods");
+        assert_eq!(super::count(3, "policy", "policies"), "3 policies");
+    }
+
     use super::*;
 
     #[test]

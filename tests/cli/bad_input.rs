@@ -22,6 +22,7 @@ const FLAGS: &[(&[&str], &str)] = &[
     (&["check", "-n", "bad ns"], "invalid value \"bad ns\" for --namespace"),
     (&["check", "--istio-namespace", "Bad_NS"], "invalid value \"Bad_NS\" for --istio-namespace"),
     (&["check", "--request-timeout", "abc"], "invalid value \"abc\" for --request-timeout"),
+    (&["check", "--kubeconfig", "/"], "/ is a folder, not a kubeconfig file (--kubeconfig)"),
     (&["check", "--request-timeout=-5s"], "invalid value \"-5s\" for --request-timeout"),
     (&["expose", "My_Service"], "invalid value \"My_Service\" for SVC: Service names"),
     (&["expose", "my-service", "--host", "shop"], "for --host: gateway hosts must be fully"),

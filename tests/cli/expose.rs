@@ -421,7 +421,7 @@ fn diff_shows_the_change_against_the_live_objects() {
     let env = env();
     env.run(&["expose", "my-service", "--path", "/my-service"]).ok();
     env.server.clear_log();
-    let run = env.run(&["expose", "my-service", "--path", "/api", "--diff"]).ok();
+    let run = env.run(&["expose", "my-service", "--path", "/api", "--diff"]).code(1);
     assert!(
         run.stdout.contains("--- live/virtualservice.networking.istio.io/default/my-service"),
         "{}",

@@ -198,7 +198,7 @@ pub fn capture(mut command: Command) -> Run {
     }
 }
 
-/// A port on 127.0.0.1 that nothing listens on. It is picked below the kernel's ephemeral
+/// A port on 127.0.0.1 that nothing listens on, a different one each call. It is picked below the kernel's ephemeral
 /// range, where the test servers of tests running at the same time (bound to port 0) never
 /// land, so it stays closed while the test uses it.
 pub fn closed_port() -> u16 {
@@ -208,7 +208,10 @@ pub fn closed_port() -> u16 {
         .unwrap_or(32768);
     let start = 10_000u16.min(low.saturating_sub(1000));
     let span = low.saturating_sub(start).max(1);
-    let offset = (std::process::id() as u16).wrapping_mul(7919) % span;
+    // Each call gets a port of its own: some tests listen on theirs (`dashboard --port`).
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let offset = (std::process::id() as u16).wrapping_mul(7919).wrapping_add(call) % span;
     (0..span)
         .map(|i| start + (offset + i) % span)
         .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())

@@ -181,7 +181,7 @@ fn disable_removes_the_labels_and_names_pods_that_keep_a_sidecar() {
     let run = env.run(&["inject", "legacy", "--disable"]).ok();
     assert_eq!(run.stdout, "namespace/legacy labeled\n");
     assert!(env.labels("namespaces", "", "legacy").get("istio-injection").is_none());
-    assert!(run.stderr.contains("legacy/statefulset db (1 pods): has a sidecar"), "{}", run.stderr);
+    assert!(run.stderr.contains("legacy/statefulset db (1 pod): has a sidecar"), "{}", run.stderr);
 }
 
 #[test]
@@ -212,12 +212,16 @@ fn server_dry_run_sends_dry_run_all_and_saves_nothing() {
 #[test]
 fn diff_prints_the_label_change_and_writes_nothing() {
     let env = env();
-    let run = env.run(&["inject", "shop", "--diff", "--restart"]).ok();
+    let run = env.run(&["inject", "shop", "--diff", "--restart"]).code(1);
     assert!(run.stdout.starts_with("--- live/namespace/shop\n+++ intended/namespace/shop\n"));
     assert!(run.stdout.contains("\n+    istio-injection: enabled\n"), "{}", run.stdout);
     assert!(run.stderr.contains("deployment shop/web"), "{}", run.stderr);
     assert!(env.writes().is_empty(), "{:?}", env.writes());
     assert!(env.labels("namespaces", "", "shop").get("istio-injection").is_none());
+
+    env.run(&["inject", "shop"]).ok();
+    let same = env.run(&["inject", "shop", "--diff"]).ok();
+    assert!(same.stdout.is_empty() && same.stderr.contains("no changes"), "{}", same.stderr);
 }
 
 #[test]

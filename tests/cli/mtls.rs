@@ -389,7 +389,7 @@ fn client_dry_run_prints_the_policy_and_writes_nothing() {
     assert_golden("peer-authentication-strict", &printed);
     assert!(env.writes().is_empty());
 
-    let diff = env.run(&["mtls", "default", "--mode", "STRICT", "--diff"]).ok();
+    let diff = env.run(&["mtls", "default", "--mode", "STRICT", "--diff"]).code(1);
     assert!(diff.stdout.contains("+  mtls:"), "{}", diff.stdout);
     assert!(env.writes().is_empty());
 }

@@ -401,7 +401,7 @@ fn dry_run_prints_what_would_be_sent_and_diff_shows_the_change() {
     );
     assert!(env.writes().is_empty());
 
-    let diff = resilience(&env, &["--timeout", "5s", "--diff"]).ok();
+    let diff = resilience(&env, &["--timeout", "5s", "--diff"]).code(1);
     assert!(
         diff.stdout.contains("+  timeout: 5s") || diff.stdout.contains("+    timeout: 5s"),
         "{}",
@@ -412,6 +412,12 @@ fn dry_run_prints_what_would_be_sent_and_diff_shows_the_change() {
     resilience(&env, &["--timeout", "5s", "--dry-run=server"]).ok();
     assert!(env.writes().iter().all(|w| w.dry_run), "{:?}", env.writes());
     assert!(stored(&env, "virtualservices", "cart")["spec"]["http"][0].get("timeout").is_none());
+
+    // Once written, the same diff finds nothing to change: exit 0, as kubectl diff.
+    resilience(&env, &["--timeout", "5s"]).ok();
+    let same = resilience(&env, &["--timeout", "5s", "--diff"]).ok();
+    assert!(same.stdout.is_empty(), "{}", same.stdout);
+    assert!(same.stderr.contains("no changes"), "{}", same.stderr);
 }
 
 #[test]

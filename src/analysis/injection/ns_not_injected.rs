@@ -60,7 +60,8 @@ impl Analyzer for NamespaceNotInjected {
                 continue;
             }
             let message = format!(
-                "has {pods} running pod(s) but no injection label, so they run outside the mesh"
+                "has {} but no injection label, so they run outside the mesh",
+                crate::output::count(pods, "running pod", "running pods")
             );
             let fix = format!(
                 "kubectl debatemesh inject {ns} --restart, or kubectl label namespace {ns} \

@@ -9,8 +9,9 @@
 //! resolved as for a sidecar (`authz::effective_mtls`).
 //!
 //! Limitations: a mesh-wide STRICT policy is reported only in namespaces that take part in the
-//! mesh (injection enabled, or some pod there has a sidecar), so namespaces outside the mesh
-//! such as `kube-system` stay quiet. Pods of one controller are reported once. Gateways and
+//! mesh (injection enabled, or some pod there has a sidecar; a gateway is no sidecar), so
+//! namespaces outside the mesh such as `kube-system`, or istio-system beside its gateway, stay
+//! quiet. Pods of one controller are reported once. Gateways and
 //! ambient workloads have a proxy and are never reported.
 
 use std::collections::BTreeMap;
@@ -100,7 +101,8 @@ fn strict_policy(
 }
 
 /// Whether a namespace takes part in the mesh: labelled for injection (or ambient), or some
-/// workload there has a proxy.
+/// workload there has a sidecar. A gateway's proxy does not count: gateways run beside
+/// workloads outside the mesh, as istiod does in istio-system.
 fn is_meshed_namespace(snapshot: &Snapshot, workloads: &Workloads<'_>, ns: &str) -> bool {
     let labelled = snapshot.namespaces().get("", ns).is_some_and(|n| {
         n.metadata.label(LABEL_ISTIO_INJECTION) == Some("enabled")
@@ -108,5 +110,5 @@ fn is_meshed_namespace(snapshot: &Snapshot, workloads: &Workloads<'_>, ns: &str)
     });
     labelled
         || snapshot.is_ambient(ns, &Default::default())
-        || workloads.in_namespace(ns).any(|w| w.has_proxy())
+        || workloads.in_namespace(ns).any(|w| w.has_sidecar && !w.is_gateway)
 }

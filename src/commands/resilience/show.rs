@@ -344,10 +344,10 @@ pub fn render(effective: &Effective) -> String {
         }
     }
     format!(
-        "Service {} (host {}, {} endpoints)\n\n{}",
+        "Service {} (host {}, {})\n\n{}",
         effective.service,
         effective.host,
-        effective.endpoints,
+        crate::output::count(effective.endpoints, "endpoint", "endpoints"),
         table::render(&["RESOURCE", "SCOPE", "SETTING", "VALUE", "SOURCE"], &rows)
     )
 }

@@ -173,7 +173,9 @@ pub fn parse_go_duration(s: &str) -> Result<i64, ValidationError> {
             GoError::MissingUnit => {
                 "durations need a unit after each number, e.g. 2s or 500ms".into()
             }
-            GoError::UnknownUnit(u) => format!("unknown unit {u:?}; use ns, us, µs, ms, s, m or h"),
+            GoError::UnknownUnit(u) => {
+                format!("unknown unit {}; use ns, us, µs, ms, s, m or h", super::error::quoted(&u))
+            }
             GoError::Overflow => "durations must be shorter than 2562047h47m16.854775807s".into(),
         };
         ValidationError::new("duration", s, why)
@@ -371,6 +373,14 @@ mod tests {
         for (input, want) in rows {
             assert_eq!(parse_go_duration(input).ok(), *want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_long_unknown_unit_is_cut_short_in_the_message() {
+        let unit = "w".repeat(5_000);
+        let message = parse_go_duration(&format!("9{unit}")).unwrap_err().to_string();
+        assert!(message.contains("unknown unit \"www"), "{message}");
+        assert!(message.len() < 400, "{} bytes", message.len());
     }
 
     // Expected verdicts: istio agent.ValidateDuration (>= 1ms, whole milliseconds) behind every

@@ -83,7 +83,7 @@ pub fn check_port_level_needs_selector(
     }
     Err(ValidationError::new(
         "portLevelMtls",
-        &format!("{port_modes} port(s)"),
+        &crate::output::count(port_modes, "port", "ports"),
         "port-level modes need a workload selector: a mesh- or namespace-wide policy cannot set \
          them",
     ))

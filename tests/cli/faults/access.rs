@@ -226,3 +226,59 @@ fn networking_served_only_as_v1beta1_still_works() {
         assert_writes_reported(&env, &run);
     });
 }
+
+/// A kubeconfig whose user gets its token from an exec plugin: `sh` running a script with
+/// `body`. The script is read by `sh`, not run itself, so a file just written is never busy.
+fn exec_kubeconfig(env: &crate::harness::Env, name: &str, body: &str) -> std::path::PathBuf {
+    let plugin = env.dir.path().join(format!("{name}-plugin"));
+    std::fs::write(&plugin, format!("{body}\n")).unwrap();
+    let config = env.dir.path().join(format!("{name}.kubeconfig"));
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    \
+             insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    exec:\n      \
+             apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n      \
+             args: [{}]\n      interactiveMode: Never\ncontexts:\n- name: {name}\n  context: {{cluster: c, user: u, \
+             namespace: default}}\ncurrent-context: {name}\n",
+            env.server.url(),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn exec_credential_plugins_authenticate_and_their_failures_exit_3() {
+    each(&all(), |case| {
+        let env = env(case);
+        let good = exec_kubeconfig(
+            &env,
+            "good",
+            &format!(
+                "echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\
+                 \"ExecCredential\",\"status\":{{\"token\":\"{TOKEN}\"}}}}'"
+            ),
+        );
+        let run = run(&env, case, &["--kubeconfig", good.to_str().unwrap()]);
+        assert_normal(case, &run);
+
+        let expired =
+            exec_kubeconfig(&env, "expired", "echo 'the session expired; run login' >&2; exit 4");
+        let run = super::run(&env, case, &["--kubeconfig", expired.to_str().unwrap()]);
+        let plugin = "/bin/sh exited with status 4: the session expired; run login";
+        if case.name == "version" {
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            assert!(run.stderr.contains(plugin), "{}", run.stderr);
+        } else {
+            assert_failed(
+                &run,
+                3,
+                "failed to get credentials for expired",
+                &[plugin, "hint: run "],
+            );
+        }
+        assert!(!run.stderr.contains("KUBERNETES_EXEC_INFO"), "no dump: {}", run.stderr);
+    });
+}
