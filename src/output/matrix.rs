@@ -228,9 +228,9 @@ fn trim_line(out: &mut String) {
 /// One line of totals, such as `4 callers x 3 destinations (GET /): 5 ALLOW, 7 DENY, 0 UNKNOWN`.
 pub fn totals_line(grid: &dyn Grid, request: &str, all: Counts) -> String {
     format!(
-        "{} callers x {} destinations ({request}): {} ALLOW, {} DENY, {} UNKNOWN\n",
-        grid.callers().len(),
-        grid.destinations().len(),
+        "{} x {} ({request}): {} ALLOW, {} DENY, {} UNKNOWN\n",
+        super::count(grid.callers().len(), "caller", "callers"),
+        super::count(grid.destinations().len(), "destination", "destinations"),
         all.allow,
         all.deny,
         all.unknown
@@ -507,6 +507,14 @@ mod tests {
         );
         assert!(text.contains("a/web:80      HTTP       1       1      0         a/x"), "{text}");
         assert!(text.contains("b/db:5432     HTTP       0       2      0         -"), "{text}");
+    }
+
+    #[test]
+    fn the_totals_take_their_nouns_in_the_right_number() {
+        let mut g = grid();
+        g.destinations.truncate(1);
+        let line = totals_line(&g, "GET /", Counts { allow: 1, deny: 1, unknown: 0 });
+        assert_eq!(line, "2 callers x 1 destination (GET /): 1 ALLOW, 1 DENY, 0 UNKNOWN\n");
     }
 
     #[test]
