@@ -163,12 +163,12 @@ impl Ui {
     }
 }
 
-/// Writes one line to stderr, redacted; a closed stderr is ignored rather than fatal.
 /// `1 pod`, `2 pods`: a count with its noun in the right number.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Writes one line to stderr, redacted; a closed stderr is ignored rather than fatal.
 pub fn stderr_line(line: &str) {
     let _ = writeln!(io::stderr(), "{}", redact::redact(line));
 }
