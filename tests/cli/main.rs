@@ -20,6 +20,7 @@ mod krew;
 mod mtls;
 mod reachability;
 mod resilience;
+mod sandbox;
 mod scale;
 mod secrets;
 mod semantics;
