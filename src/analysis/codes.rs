@@ -81,6 +81,12 @@ codes! {
     ANALYZER_SKIPPED = "DM0003", "AnalyzerSkipped", Info, None,
         "An analyzer did not run because the objects it reads were not loaded",
         "Include the missing kinds in the input, or run against the cluster";
+    INVALID_FIELD_VALUE = "DM0004", "InvalidFieldValue", Error, None,
+        "A field holds a value Istio's API server or admission webhook refuses, so the object cannot be applied as written",
+        "Set the field named to a value the message allows";
+    DUPLICATE_OBJECT = "DM0005", "DuplicateObject", Warning, None,
+        "The input defines one object (kind, namespace and name) more than once; kubectl apply -f keeps only the last",
+        "Keep one definition of the object, or give the copies names of their own";
 
     VS_GATEWAY_NOT_FOUND = "DM0101", "VirtualServiceGatewayNotFound", Error, Some("IST0101"),
         "A VirtualService is bound to a Gateway that does not exist",

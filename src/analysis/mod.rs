@@ -7,6 +7,7 @@ pub mod codes;
 mod conflicts;
 mod finding;
 mod injection;
+mod input;
 pub mod mtls;
 mod ports;
 mod references;
@@ -44,6 +45,9 @@ pub trait Analyzer: Sync {
 /// Every analyzer, in a stable order.
 pub fn analyzers() -> Vec<&'static dyn Analyzer> {
     let mut all: Vec<&'static dyn Analyzer> = vec![
+        // input
+        &input::FieldValues,
+        &input::DuplicateObjects,
         // references
         &references::VirtualServiceGateways,
         &references::VirtualServiceDestinations,

@@ -82,6 +82,22 @@ pub fn other_appliers(object: &Value, path: &[&str]) -> Vec<String> {
     managers
 }
 
+/// Who made `object`, for messages: the deployment tool that manages it, this tool, the other
+/// field managers that applied it, or that it was not this tool.
+pub fn made_by(object: &Value) -> String {
+    if let Some(owner) = managing_tool(object) {
+        return format!("managed by {owner}");
+    }
+    if is_ours(object) {
+        return format!("created by {MANAGED_BY_US}");
+    }
+    let appliers = other_appliers(object, &[]);
+    if !appliers.is_empty() {
+        return format!("applied by {}", appliers.join(", "));
+    }
+    format!("not created by {MANAGED_BY_US}")
+}
+
 fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object.get("metadata")?.get("labels")?.get(key)?.as_str()
 }
@@ -108,6 +124,12 @@ mod tests {
         assert!(managing_tool(&ours).is_none());
         assert!(is_ours(&ours));
         assert!(managing_tool(&json!({"metadata": {}})).is_none());
+        assert_eq!(
+            made_by(&helm),
+            "managed by Helm (release shop, annotation meta.helm.sh/release-name)"
+        );
+        assert_eq!(made_by(&ours), "created by kubectl-debatemesh");
+        assert_eq!(made_by(&json!({"metadata": {}})), "not created by kubectl-debatemesh");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::mesh::{
     authorization_policy::AuthorizationPolicy,
     core::{ConfigMap, Namespace, Secret, ServiceAccount},
     destination_rule::DestinationRule,
+    fields::Checked,
     gateway::Gateway,
     gateway_api::{HttpRoute, K8sGateway},
     peer_authentication::PeerAuthentication,
@@ -183,6 +184,13 @@ impl Cluster {
                 self.load::<$ty>(&resource, scope, &options).await
             };
         }
+        // Istio objects are read with their field checks, so a value Istio would refuse is
+        // a finding about that object, never a failed list.
+        macro_rules! checked {
+            ($ty:ty) => {
+                self.load_checked::<$ty>(&resource, scope, &options).await
+            };
+        }
         let loaded = if k == &kinds::NAMESPACE {
             load!(Namespace)
         } else if k == &kinds::SERVICE {
@@ -206,21 +214,21 @@ impl Cluster {
         } else if k == &kinds::CONFIG_MAP {
             load!(ConfigMap)
         } else if k == &kinds::GATEWAY {
-            load!(Gateway)
+            checked!(Gateway)
         } else if k == &kinds::VIRTUAL_SERVICE {
-            load!(VirtualService)
+            checked!(VirtualService)
         } else if k == &kinds::DESTINATION_RULE {
-            load!(DestinationRule)
+            checked!(DestinationRule)
         } else if k == &kinds::SERVICE_ENTRY {
-            load!(ServiceEntry)
+            checked!(ServiceEntry)
         } else if k == &kinds::SIDECAR {
-            load!(Sidecar)
+            checked!(Sidecar)
         } else if k == &kinds::PEER_AUTHENTICATION {
-            load!(PeerAuthentication)
+            checked!(PeerAuthentication)
         } else if k == &kinds::AUTHORIZATION_POLICY {
-            load!(AuthorizationPolicy)
+            checked!(AuthorizationPolicy)
         } else if k == &kinds::REQUEST_AUTHENTICATION {
-            load!(RequestAuthentication)
+            checked!(RequestAuthentication)
         } else if k == &kinds::K8S_GATEWAY {
             load!(K8sGateway)
         } else {
@@ -247,6 +255,25 @@ impl Cluster {
             builder.mark_loaded(R::KIND);
             for item in items {
                 builder.add(item, Origin::Cluster);
+            }
+        });
+        Ok(Outcome::Loaded(apply, count))
+    }
+}
+
+impl Cluster {
+    async fn load_checked<R: Stored + Send>(
+        &self,
+        resource: &super::Resource,
+        scope: Scope<'_>,
+        options: &ListOptions,
+    ) -> Result<Outcome, ClusterError> {
+        let items: Vec<Checked<R>> = self.list(resource, scope, options).await?;
+        let count = items.len();
+        let apply: Apply = Box::new(move |builder: &mut SnapshotBuilder| {
+            builder.mark_loaded(R::KIND);
+            for item in items {
+                builder.add_checked(item.obj, item.problems, Origin::Cluster);
             }
         });
         Ok(Outcome::Loaded(apply, count))

@@ -11,6 +11,7 @@ pub mod de;
 pub mod destination_rule;
 pub mod dr_lookup;
 pub mod expose;
+pub mod fields;
 pub mod gateway;
 pub mod gateway_api;
 pub mod host;

@@ -125,7 +125,6 @@ const FILES: &[(&str, &str)] = &[
     ("deep.yaml", "deep.yaml:68:129: nested deeper than 64 levels"),
     ("alias-bomb.yaml", "alias-bomb.yaml:6:8: aliases expand to more than 100000 nodes"),
     ("duplicate-keys.yaml", "duplicate-keys.yaml:8:3: duplicate mapping key: hosts"),
-    ("wrong-types.yaml", "wrong-types.yaml:1: invalid VirtualService shop/cart: invalid type"),
     ("missing-metadata.yaml", "missing-metadata.yaml:1: DestinationRule has no metadata.name"),
     ("missing-name.yaml", "missing-name.yaml:1: DestinationRule has no metadata.name"),
     ("numeric-name.yaml", "numeric-name.yaml:1: Namespace metadata.name is a number"),

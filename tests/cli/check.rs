@@ -1,9 +1,12 @@
 //! `check`: its input (files, folders, stdin, the live cluster), its request pattern, its
-//! output formats and exit codes.
+//! output formats and exit codes. What it says about the input itself (field values Istio
+//! refuses, objects defined twice) has a module of its own.
+
+mod input;
 
 use crate::harness::Env;
 
-fn write(env: &Env, name: &str, text: &str) -> String {
+pub fn write(env: &Env, name: &str, text: &str) -> String {
     let path = env.dir.path().join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, text).unwrap();

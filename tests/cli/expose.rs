@@ -6,6 +6,7 @@ mod gateway_api;
 mod inputs;
 mod safety;
 mod unexpose;
+mod with_resilience;
 
 use serde_json::{Value, json};
 

@@ -431,19 +431,30 @@ fn retry_settings_a_route_cannot_take_stop_the_run_before_anything_is_written() 
 
 #[test]
 fn a_name_taken_by_another_host_is_not_overwritten() {
-    let gateway = r#"
+    // A mesh VirtualService named cart, for another host, from a Helm release.
+    let other = r#"
 apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: cart, namespace: shop}
+metadata:
+  name: cart
+  namespace: shop
+  annotations: {meta.helm.sh/release-name: legacy}
 spec:
-  hosts: [shop.example.com]
-  gateways: [shop/web]
-  http: [{route: [{destination: {host: cart}}]}]
+  hosts: [legacy.shop.svc.cluster.local]
+  http: [{route: [{destination: {host: legacy}}]}]
 "#;
-    let env = env_with(gateway);
+    let env = env_with(other);
     let run = resilience(&env, &["--timeout", "5s"]).code(2);
     assert!(
-        run.stderr.contains("VirtualService shop/cart exists but is not for host"),
+        run.stderr.contains(
+            "VirtualService shop/cart exists (managed by Helm (release legacy, annotation \
+             meta.helm.sh/release-name)) but is not for host cart.shop.svc.cluster.local"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: add cart.shop.svc.cluster.local to its hosts"),
         "{}",
         run.stderr
     );

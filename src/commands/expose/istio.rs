@@ -5,16 +5,23 @@
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
 use crate::{
-    cluster::{Cluster, Resource, Scope, kinds, ownership::is_ours},
+    cluster::{
+        Cluster, Resource, Scope, kinds,
+        ownership::{is_ours, made_by},
+    },
     commands::writes::Intent,
     error::{Problems, UsageError},
-    mesh::expose::{
-        Backend, Exposure, HTTP_PORT, HTTPS_PORT,
-        istio::{self, RouteConflict},
+    mesh::{
+        expose::array,
+        expose::{
+            Backend, Exposure, HTTP_PORT, HTTPS_PORT,
+            istio::{self, RouteConflict},
+        },
+        resilience::{Target, carry, record},
     },
 };
 
@@ -79,7 +86,10 @@ pub(super) async fn prepare(
             live: chosen.live.clone(),
         });
     }
-    intents.extend(route_intents(&services, exposure, &chosen, &virtual_services)?);
+    let target = Target::new(&plan.service, &plan.namespace, &plan.cluster_domain);
+    let settings = carry::recorded(&target, &virtual_services);
+    let routes = Routes { exposure, settings: &settings };
+    intents.extend(route_intents(&services, &routes, &chosen, &virtual_services, notes)?);
 
     // The checks: gateway pods, the ports of their Service, the TLS Secret.
     let workload = ingress::find_workload(cluster, &chosen.selector, notes).await;
@@ -240,15 +250,61 @@ fn choose(
     }
 }
 
+/// What goes into the route: the exposure, and the route settings `resilience` wrote for the
+/// Service on its mesh routes.
+struct Routes<'a> {
+    exposure: &'a Exposure,
+    settings: &'a Map<String, Value>,
+}
+
+impl Routes<'_> {
+    /// `live` with the route added (or brought up to date) and the Service's route settings on
+    /// it where it lacks them; `None` when nothing changes.
+    fn add(&self, live: &Value) -> Result<Option<Value>, RouteConflict> {
+        let edited = istio::add_route(live, self.exposure)?;
+        let base = edited.as_ref().unwrap_or(live);
+        Ok(carry::carry(base, self.exposure.route_name(), self.settings).or(edited))
+    }
+
+    /// Says so when the route will carry the Service's settings.
+    fn note_settings(&self, before: Option<&Value>, after: &Value, notes: &mut Notes) {
+        let route = |vs: &Value| {
+            array(vs, "/spec/http")
+                .iter()
+                .find(|r| r.get("name").and_then(Value::as_str) == Some(self.exposure.route_name()))
+                .cloned()
+        };
+        let gained: Vec<&str> = carry::CARRIED
+            .iter()
+            .filter(|f| self.settings.contains_key(**f))
+            .filter(|f| route(after).is_some_and(|r| r.get(**f).is_some()))
+            .filter(|f| before.and_then(route).is_none_or(|r| r.get(**f).is_none()))
+            .copied()
+            .collect();
+        if !gained.is_empty() {
+            notes.note(&format!(
+                "the route gets the {} resilience set for {}/{}: Istio applies the mesh's \
+                 VirtualService only to calls inside the mesh, not to requests through the gateway",
+                gained.join(" and "),
+                self.exposure.namespace(),
+                self.exposure.route_name()
+            ));
+        }
+    }
+}
+
 /// The VirtualService writes: the route into the one that already routes the hosts on the
-/// Gateway (edited in place, never duplicated), else into `SVC`; then our route out of every
-/// other VirtualService in the namespace.
+/// Gateway (edited in place, never duplicated), else into `SVC` (or `SVC-ingress` when `SVC`
+/// is the Service's mesh VirtualService, such as the one `resilience` creates); then our route
+/// out of every other VirtualService in the namespace.
 fn route_intents(
     resource: &Resource,
-    exposure: &Exposure,
+    routes: &Routes<'_>,
     gateway: &Chosen,
     virtual_services: &[Value],
+    notes: &mut Notes,
 ) -> anyhow::Result<Vec<Intent>> {
+    let exposure = routes.exposure;
     let backend = &exposure.backend;
     let service = exposure.route_name();
     let reference =
@@ -260,12 +316,16 @@ fn route_intents(
         .filter(|v| istio::routes_hosts(v, &exposure.hosts))
         .collect();
     candidates.sort_by_key(|v| (name_of(v) != service, !has_ours(v), name_of(v).to_string()));
+    let mut fields = vec![vec!["spec", "http"]];
+    if !routes.settings.is_empty() {
+        fields.push(vec!["metadata", "annotations", record::ANNOTATION]);
+    }
 
     let mut intents = Vec::new();
     let target = match candidates.first() {
         Some(live) => {
-            let edited =
-                istio::add_route(live, exposure).map_err(|c| conflict(live, &c, exposure))?;
+            let edited = routes.add(live).map_err(|c| conflict(live, &c, exposure))?;
+            routes.note_settings(Some(live), edited.as_ref().unwrap_or(live), notes);
             if is_ours(live) {
                 let object = ours_from(edited.as_ref().unwrap_or(live));
                 intents.push(Intent::Apply {
@@ -274,34 +334,36 @@ fn route_intents(
                     live: Some((*live).clone()),
                 });
             } else {
-                let wanted = exposure.clone();
+                let (wanted, settings) = (exposure.clone(), routes.settings.clone());
                 let edit = Arc::new(move |live: &Value| {
-                    istio::add_route(live, &wanted)
-                        .map_err(|c| anyhow!(conflict(live, &c, &wanted)))
+                    let routes = Routes { exposure: &wanted, settings: &settings };
+                    routes.add(live).map_err(|c| anyhow!(conflict(live, &c, &wanted)))
                 });
                 intents.push(Intent::Edit {
                     resource: *resource,
                     live: (*live).clone(),
-                    fields: vec![vec!["spec", "http"]],
+                    fields,
                     edit,
                 });
             }
             name_of(live).to_string()
         }
         None => {
-            let own = virtual_services.iter().find(|v| name_of(v) == service);
+            let name = ingress_name(virtual_services, service, notes);
+            let own = virtual_services.iter().find(|v| name_of(v) == name);
             let object = match own {
                 Some(live) if is_ours(live) && istio::holds_only(live, backend) => {
                     let mut next = ours_from(live);
                     next["spec"]["hosts"] = json!(exposure.hosts);
                     next["spec"]["gateways"] = json!([reference]);
-                    istio::add_route(&next, exposure).ok().flatten().unwrap_or(next)
+                    routes.add(&next).ok().flatten().unwrap_or(next)
                 }
                 Some(live) => {
                     return Err(Problems::new(format!(
-                        "VirtualService {} exists but does not route {} on gateway {}/{}{}; \
+                        "VirtualService {} exists ({}) but does not route {} on gateway {}/{}{}; \
                          nothing was written",
                         qualified(live),
+                        made_by(live),
                         exposure.hosts.join(", "),
                         gateway.namespace,
                         gateway.name,
@@ -311,11 +373,18 @@ fn route_intents(
                     .into());
                 }
                 None => {
-                    istio::virtual_service(&resource.api_version(), service, exposure, &reference)
+                    let created = istio::virtual_service(
+                        &resource.api_version(),
+                        &name,
+                        exposure,
+                        &reference,
+                    );
+                    carry::carry(&created, service, routes.settings).unwrap_or(created)
                 }
             };
+            routes.note_settings(own, &object, notes);
             intents.push(Intent::Apply { resource: *resource, object, live: own.cloned() });
-            service.to_string()
+            name
         }
     };
 
@@ -324,6 +393,25 @@ fn route_intents(
         intents.extend(removal(resource, live, backend));
     }
     Ok(intents)
+}
+
+/// The name of the VirtualService to create for the route: the Service's, unless a
+/// VirtualService of that name routes the mesh only (the Service's own mesh routes, such as
+/// those `resilience` writes): Istio applies it to calls inside the mesh and this one to the
+/// gateway, so both are kept, and this one is `SVC-ingress`.
+fn ingress_name(virtual_services: &[Value], service: &str, notes: &mut Notes) -> String {
+    let mesh = virtual_services
+        .iter()
+        .find(|v| name_of(v) == service)
+        .filter(|v| istio::bound_gateways(v).is_empty());
+    let Some(mesh) = mesh else { return service.to_string() };
+    let name = format!("{service}-ingress");
+    notes.note(&format!(
+        "VirtualService {} routes {service} inside the mesh and stays as it is; the gateway \
+         route goes into VirtualService {name}",
+        qualified(mesh)
+    ));
+    name
 }
 
 /// The write that takes our routes for `backend` out of `live`: delete a VirtualService of

@@ -134,8 +134,10 @@ async fn plan(
             empty.then(|| Intent::Delete { resource: api.routes, live: route.clone() })
         });
         let Some(intent) = intent else {
+            // Routes inside the mesh (a VirtualService bound to no gateway, such as the one
+            // `resilience` writes) are not what expose adds; they are not its to mention.
             let others = (api.others)(route, backend);
-            if !others.is_empty() {
+            if !others.is_empty() && !(api.parents)(route).is_empty() {
                 let why = format!(
                     "its routes {} to {} were not added by expose",
                     others.join(", "),

@@ -17,10 +17,11 @@ pub use plan::Plan;
 
 use crate::cli::{GlobalArgs, ResilienceArgs};
 use crate::cluster::Cluster;
-use crate::cluster::ownership::{MANAGED_BY_LABEL, MANAGED_BY_US, is_ours};
+use crate::cluster::ownership::{MANAGED_BY_LABEL, MANAGED_BY_US, is_ours, made_by};
 use crate::commands::writes::{EditFn, Intent, Writer, same};
 use crate::error::{ExitStatus, UsageError};
 use crate::mesh::resilience::record::ANNOTATION;
+use crate::mesh::resilience::routes::Routes;
 use crate::mesh::resilience::select::{self, name_of, namespace_of, qualified};
 use crate::mesh::resilience::{Settings, Target, build, destination, routes};
 use crate::output::{Format, Ui};
@@ -58,7 +59,7 @@ pub async fn run(
         clear_intents(&plan, &target, &live, ui)?
     } else {
         let intents = set_intents(&plan, &target, &live, ui)?;
-        warn::traps(&intents, &plan, &live, ui)?;
+        warn::traps(&intents, &plan, &target, &live, ui)?;
         intents
     };
     if intents.is_empty() {
@@ -72,24 +73,40 @@ pub async fn run(
     Writer::new(&cluster, &args.write, format).run(intents, ui).await
 }
 
-/// An object named after the Service in its namespace that is not for the Service's host: a
-/// new object cannot take its name.
-fn name_taken(items: &[Value], target: &Target, kind: &str) -> Result<(), UsageError> {
-    let taken =
-        items.iter().any(|o| namespace_of(o) == target.namespace && name_of(o) == target.name);
-    if taken {
-        return Err(UsageError::new(format!(
-            "{kind} {} exists but is not for host {}, so none can be created under that name; \
-             nothing was written",
-            target.display(),
-            target.fqdn()
-        ))
-        .with_hint(format!(
-            "add {} to its hosts, or create a {kind} for the host yourself and re-run",
-            target.fqdn()
-        )));
+/// Why a new object cannot take the name `name` in the Service's namespace: an object there
+/// has it and is not for the Service's host. Says who made it and the way out.
+fn name_taken(object: &Value, target: &Target, kind: &str) -> UsageError {
+    UsageError::new(format!(
+        "{kind} {} exists ({}) but is not for host {}, so none can be created under that name; \
+         nothing was written",
+        qualified(object),
+        made_by(object),
+        target.fqdn()
+    ))
+    .with_hint(format!(
+        "add {} to its hosts, or create a {kind} for the host yourself and re-run",
+        target.fqdn()
+    ))
+}
+
+/// The object of `items` in the Service's namespace named `name`.
+fn named<'a>(items: &'a [Value], target: &Target, name: &str) -> Option<&'a Value> {
+    items.iter().find(|o| namespace_of(o) == target.namespace && name_of(o) == name)
+}
+
+/// The name of the mesh VirtualService to create: the Service's, or `SVC-mesh` when a
+/// VirtualService bound only to gateways (the one `expose` writes) has that name. Both route
+/// the Service, each in its own context, so neither is taken over.
+fn mesh_vs_name(items: &[Value], target: &Target) -> Result<String, UsageError> {
+    let Some(taken) = named(items, target, &target.name) else { return Ok(target.name.clone()) };
+    if !select::is_gateway_only(taken) {
+        return Err(name_taken(taken, target, "VirtualService"));
     }
-    Ok(())
+    let other = format!("{}-mesh", target.name);
+    match named(items, target, &other) {
+        None => Ok(other),
+        Some(taken) => Err(name_taken(taken, target, "VirtualService")),
+    }
 }
 
 fn note_several(ui: &mut Ui, kind: &str, target: &Target, objects: &[&Value]) {
@@ -128,10 +145,11 @@ fn set_intents(
         note_not_http(ui, target, live);
         let found = select::virtual_services(target, &live.virtual_services);
         note_wildcards(ui, "VirtualService", target, &found.wildcards);
-        let mut named = found.named;
+        let (mut named, mut gateway) = (found.named, found.gateway);
         if let Some(route) = &plan.route {
-            named.retain(|vs| has_route(vs, route));
-            if named.is_empty() {
+            named.retain(|vs| has_route(vs, route, target));
+            gateway.retain(|vs| has_route(vs, route, target));
+            if named.is_empty() && gateway.is_empty() {
                 return Err(crate::mesh::validate::ValidationError::new(
                     "--route",
                     route,
@@ -144,14 +162,22 @@ fn set_intents(
             }
         }
         note_several(ui, "VirtualService", target, &named);
-        if named.is_empty() {
-            name_taken(&live.virtual_services, target, "VirtualService")?;
-            let skeleton =
-                build::virtual_service(target, &live.vs_resource.api_version(), &labels());
-            let object = routes::set(&skeleton, &settings.route, None)?.object;
+        if named.is_empty() && plan.route.is_none() {
+            let name = mesh_vs_name(&live.virtual_services, target)?;
+            let api = live.vs_resource.api_version();
+            let skeleton = build::virtual_service(target, &name, &api, &labels());
+            let object = routes::set(&skeleton, &settings.route, &Routes::default())?.object;
             intents.push(Intent::Apply { resource: live.vs_resource, object, live: None });
         }
-        for vs in named {
+        for vs in &gateway {
+            ui.note(&format!(
+                "VirtualService {} routes {} from outside the mesh: its routes to the Service \
+                 get the same settings",
+                qualified(vs),
+                target.display()
+            ));
+        }
+        for vs in named.into_iter().chain(gateway) {
             if vs.pointer("/spec/http").and_then(Value::as_array).is_none_or(Vec::is_empty) {
                 ui.note(&format!(
                     "VirtualService {} has no http routes, so it gets no retries or timeout",
@@ -160,7 +186,8 @@ fn set_intents(
             }
             // Checked now, on what was listed, so a value Istio would refuse stops the run
             // before anything is written; the edit runs again on the object as it is then.
-            let edited = routes::set(vs, &settings.route, plan.route.as_deref())?;
+            let only = Routes::of(vs, target, plan.route.as_deref());
+            let edited = routes::set(vs, &settings.route, &only)?;
             for skipped in &edited.skipped {
                 ui.note(&format!(
                     "VirtualService {} {skipped} redirects, answers directly or delegates, so it \
@@ -168,9 +195,9 @@ fn set_intents(
                     qualified(vs)
                 ));
             }
-            let (route_settings, only) = (settings.route.clone(), plan.route.clone());
+            let route_settings = settings.route.clone();
             let edit: EditFn = Arc::new(move |now: &Value| {
-                let edited = routes::set(now, &route_settings, only.as_deref())?;
+                let edited = routes::set(now, &route_settings, &only)?;
                 Ok((!same(now, &edited.object)).then_some(edited.object))
             });
             intents.push(Intent::Edit {
@@ -187,7 +214,9 @@ fn set_intents(
         note_wildcards(ui, "DestinationRule", target, &found.wildcards);
         note_several(ui, "DestinationRule", target, &found.named);
         if found.named.is_empty() {
-            name_taken(&live.destination_rules, target, "DestinationRule")?;
+            if let Some(taken) = named(&live.destination_rules, target, &target.name) {
+                return Err(name_taken(taken, target, "DestinationRule").into());
+            }
             let skeleton =
                 build::destination_rule(target, &live.dr_resource.api_version(), &labels());
             let object = destination::set(&skeleton, &settings.pool, &settings.outlier);
@@ -227,10 +256,13 @@ fn note_not_http(ui: &mut Ui, target: &Target, live: &Live) {
     }
 }
 
-fn has_route(vs: &Value, name: &str) -> bool {
-    vs.pointer("/spec/http").and_then(Value::as_array).is_some_and(|routes| {
-        routes.iter().any(|r| r.get("name").and_then(Value::as_str) == Some(name))
-    })
+/// Whether `vs` has a route named `name` among the Service's routes.
+fn has_route(vs: &Value, name: &str, target: &Target) -> bool {
+    let only = Routes::of(vs, target, Some(name));
+    let ns = namespace_of(vs);
+    vs.pointer("/spec/http")
+        .and_then(Value::as_array)
+        .is_some_and(|routes| routes.iter().any(|r| only.takes(r, ns)))
 }
 
 /// The writes that put back what the command replaced: an edit where something was recorded,
@@ -242,9 +274,10 @@ fn clear_intents(
     ui: &mut Ui,
 ) -> anyhow::Result<Vec<Intent>> {
     let mut intents = Vec::new();
-    let only = plan.route.clone();
-    for vs in select::virtual_services(target, &live.virtual_services).named {
-        let cleared = routes::clear(vs, only.as_deref());
+    let found = select::virtual_services(target, &live.virtual_services);
+    for vs in found.named.into_iter().chain(found.gateway) {
+        let only = Routes::of(vs, target, plan.route.as_deref());
+        let cleared = routes::clear(vs, &only);
         report_kept(ui, "VirtualService", vs, &cleared.kept);
         if same(vs, &cleared.object) {
             continue;
@@ -253,13 +286,10 @@ fn clear_intents(
             intents.push(Intent::Delete { resource: live.vs_resource, live: vs.clone() });
             continue;
         }
-        let edit: EditFn = {
-            let only = only.clone();
-            Arc::new(move |now: &Value| {
-                let cleared = routes::clear(now, only.as_deref());
-                Ok((!same(now, &cleared.object)).then_some(cleared.object))
-            })
-        };
+        let edit: EditFn = Arc::new(move |now: &Value| {
+            let cleared = routes::clear(now, &only);
+            Ok((!same(now, &cleared.object)).then_some(cleared.object))
+        });
         intents.push(Intent::Edit {
             resource: live.vs_resource,
             live: vs.clone(),
@@ -268,7 +298,7 @@ fn clear_intents(
         });
     }
     // A route name narrows the clear to that route; the DestinationRule is no route's.
-    if only.is_some() {
+    if plan.route.is_some() {
         return Ok(intents);
     }
     for dr in select::destination_rules(target, &live.destination_rules).named {

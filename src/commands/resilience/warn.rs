@@ -11,13 +11,20 @@ use crate::analysis::resilience::traps::{self, Trap};
 use crate::commands::writes::Intent;
 use crate::mesh::destination_rule::{DestinationRule, TrafficPolicy};
 use crate::mesh::resilience::Target;
-use crate::mesh::resilience::select::qualified;
+use crate::mesh::resilience::routes::Routes;
+use crate::mesh::resilience::select::{namespace_of, qualified};
 use crate::mesh::selector::is_subset;
 use crate::mesh::virtual_service::{Destination, HttpRoute, HttpRouteDestination, VirtualService};
 use crate::output::Ui;
 
 /// Prints the traps of every object the intents would write.
-pub fn traps(intents: &[Intent], plan: &Plan, live: &Live, ui: &mut Ui) -> anyhow::Result<()> {
+pub fn traps(
+    intents: &[Intent],
+    plan: &Plan,
+    target: &Target,
+    live: &Live,
+    ui: &mut Ui,
+) -> anyhow::Result<()> {
     for intent in intents {
         let (resource, object) = match intent {
             Intent::Apply { resource, object, .. } => (resource, object.clone()),
@@ -27,7 +34,10 @@ pub fn traps(intents: &[Intent], plan: &Plan, live: &Live, ui: &mut Ui) -> anyho
             Intent::Delete { .. } => continue,
         };
         match resource.kind.kind {
-            "VirtualService" => route_traps(&object, plan.route.as_deref(), live, ui),
+            "VirtualService" => {
+                let only = Routes::of(&object, target, plan.route.as_deref());
+                route_traps(&object, &only, live, ui)
+            }
             "DestinationRule" => {
                 if !plan.settings.outlier.is_empty() {
                     outlier_traps(&object, live, ui);
@@ -50,7 +60,7 @@ pub fn live_traps(
     ui: &mut Ui,
 ) {
     for vs in virtual_services {
-        route_traps(vs, None, live, ui);
+        route_traps(vs, &Routes::default(), live, ui);
     }
     if virtual_services.is_empty() {
         let implicit = HttpRoute {
@@ -78,11 +88,13 @@ fn say(ui: &mut Ui, what: &str, trap: Trap) {
     }
 }
 
-fn route_traps(object: &Value, only: Option<&str>, live: &Live, ui: &mut Ui) {
+fn route_traps(object: &Value, only: &Routes, live: &Live, ui: &mut Ui) {
     let Ok(vs) = serde_json::from_value::<VirtualService>(object.clone()) else { return };
     let mesh_default = live.mesh.default_http_retry_policy.as_ref();
+    let raw = object.pointer("/spec/http").and_then(Value::as_array);
+    let ns = namespace_of(object);
     for (index, route) in vs.spec.http.iter().enumerate() {
-        if only.is_some_and(|only| route.name.as_deref() != Some(only)) {
+        if raw.and_then(|r| r.get(index)).is_none_or(|r| !only.takes(r, ns)) {
             continue;
         }
         let what = format!(

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::select::Target;
 
-fn metadata(target: &Target, labels: &Value) -> Value {
-    json!({"name": target.name, "namespace": target.namespace, "labels": labels})
+fn metadata(name: &str, target: &Target, labels: &Value) -> Value {
+    json!({"name": name, "namespace": target.namespace, "labels": labels})
 }
 
 fn virtual_service_spec(target: &Target) -> Value {
@@ -20,13 +20,14 @@ fn destination_rule_spec(target: &Target) -> Value {
     json!({"host": target.fqdn()})
 }
 
-/// A VirtualService for the Service's FQDN with one route to it: the routing Istio does
-/// without one, so creating it changes nothing until retries or a timeout are added.
-pub fn virtual_service(target: &Target, api_version: &str, labels: &Value) -> Value {
+/// A VirtualService named `name` for the Service's FQDN with one route to it: the routing
+/// Istio does without one, so creating it changes nothing until retries or a timeout are
+/// added.
+pub fn virtual_service(target: &Target, name: &str, api_version: &str, labels: &Value) -> Value {
     json!({
         "apiVersion": api_version,
         "kind": "VirtualService",
-        "metadata": metadata(target, labels),
+        "metadata": metadata(name, target, labels),
         "spec": virtual_service_spec(target),
     })
 }
@@ -36,7 +37,7 @@ pub fn destination_rule(target: &Target, api_version: &str, labels: &Value) -> V
     json!({
         "apiVersion": api_version,
         "kind": "DestinationRule",
-        "metadata": metadata(target, labels),
+        "metadata": metadata(&target.name, target, labels),
         "spec": destination_rule_spec(target),
     })
 }
@@ -60,7 +61,7 @@ mod tests {
     fn created_objects_are_bare_until_someone_adds_to_them() {
         let t = Target::new("cart", "shop", "cluster.local");
         let labels = json!({"team": "web"});
-        let vs = virtual_service(&t, "networking.istio.io/v1", &labels);
+        let vs = virtual_service(&t, "cart", "networking.istio.io/v1", &labels);
         assert_eq!(vs["spec"]["hosts"], json!(["cart.shop.svc.cluster.local"]));
         assert_eq!(vs["metadata"]["labels"], labels);
         assert!(is_bare(&vs, &t));

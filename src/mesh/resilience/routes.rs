@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::record::{Key, Record};
-use super::select::qualified;
+use super::select::{self, Target, qualified};
 use super::settings::RouteSettings;
 use crate::mesh::validate::{ValidationError, check_retry_policy};
 
@@ -27,6 +27,37 @@ pub struct Edited {
     pub kept: Vec<String>,
 }
 
+/// Which HTTP routes of a VirtualService `resilience` changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    /// Only the route with this name (`--route`).
+    pub named: Option<String>,
+    /// Only the routes that send to this Service alone: on a VirtualService for other hosts
+    /// (bound to gateways), the other routes are other Services'.
+    pub to: Option<Target>,
+}
+
+impl Routes {
+    /// Every route, or the one named.
+    pub fn named(named: Option<&str>) -> Self {
+        Self { named: named.map(str::to_string), to: None }
+    }
+
+    /// The routes of `vs` that are `target`'s: all of them when its hosts name the Service,
+    /// else those that send to it alone; only the one named, when a name is given.
+    pub fn of(vs: &Value, target: &Target, named: Option<&str>) -> Self {
+        let to = (!select::names(vs, target)).then(|| target.clone());
+        Self { named: named.map(str::to_string), to }
+    }
+
+    /// Whether `route`, in a VirtualService in `namespace`, is one of them.
+    pub fn takes(&self, route: &Value, namespace: &str) -> bool {
+        let name = route.get("name").and_then(Value::as_str);
+        self.named.as_deref().is_none_or(|n| name == Some(n))
+            && self.to.as_ref().is_none_or(|t| select::sends_only_to(route, t, namespace))
+    }
+}
+
 /// How messages name HTTP route `index`.
 pub fn route_label(route: &Value, index: usize) -> String {
     match route.get("name").and_then(Value::as_str) {
@@ -35,7 +66,7 @@ pub fn route_label(route: &Value, index: usize) -> String {
     }
 }
 
-/// Sets `settings` on the HTTP routes of `live` (only the one named `only`, when given).
+/// Sets `settings` on the HTTP routes of `live` that `only` takes.
 ///
 /// # Errors
 ///
@@ -44,17 +75,18 @@ pub fn route_label(route: &Value, index: usize) -> String {
 pub fn set(
     live: &Value,
     settings: &RouteSettings,
-    only: Option<&str>,
+    only: &Routes,
 ) -> Result<Edited, ValidationError> {
     let mut object = live.clone();
     let mut record = Record::read(live);
     let mut skipped = Vec::new();
     let mut matched = false;
     let what = qualified(live);
+    let namespace = select::namespace_of(live).to_string();
     let routes = object.pointer_mut("/spec/http").and_then(Value::as_array_mut);
     for (index, route) in routes.into_iter().flatten().enumerate() {
         let name = route.get("name").and_then(Value::as_str).map(str::to_string);
-        if only.is_some_and(|o| name.as_deref() != Some(o)) {
+        if !only.takes(route, &namespace) {
             continue;
         }
         matched = true;
@@ -78,7 +110,7 @@ pub fn set(
             fields.insert("timeout".into(), next);
         }
     }
-    if let Some(only) = only.filter(|_| !matched) {
+    if let Some(only) = only.named.as_deref().filter(|_| !matched) {
         return Err(ValidationError::new(
             "--route",
             only,
@@ -147,14 +179,22 @@ fn check_retries(
     ))
 }
 
-/// Puts back what the record says this command replaced on the routes (only the one named
-/// `only`, when given), where the route still holds what the command wrote.
-pub fn clear(live: &Value, only: Option<&str>) -> Edited {
+/// Puts back what the record says this command replaced on the routes `only` takes, where the
+/// route still holds what the command wrote.
+pub fn clear(live: &Value, only: &Routes) -> Edited {
     let mut object = live.clone();
     let mut record = Record::read(live);
+    let namespace = select::namespace_of(live);
     let taken = record.take(|k| {
         let is_route = k.index.is_some() || k.route.is_some();
-        is_route && only.is_none_or(|o| k.route.as_deref() == Some(o))
+        let named = only.named.as_deref().is_none_or(|o| k.route.as_deref() == Some(o));
+        // A route that is gone can no longer tell whose it was: only a clear of every route
+        // of the object takes its entry.
+        let whose = match route_at(live, k.route.as_deref(), k.index) {
+            Some(route) => only.takes(route, namespace),
+            None => only.to.is_none(),
+        };
+        is_route && named && whose
     });
     let mut kept = Vec::new();
     for entry in taken {
@@ -175,6 +215,21 @@ pub fn clear(live: &Value, only: Option<&str>) -> Edited {
     }
     record.write(&mut object);
     Edited { object, skipped: Vec::new(), kept }
+}
+
+pub(crate) fn route_at<'a>(
+    object: &'a Value,
+    name: Option<&str>,
+    index: Option<usize>,
+) -> Option<&'a Value> {
+    let routes = object.pointer("/spec/http")?.as_array()?;
+    match (name, index) {
+        (Some(name), _) => {
+            routes.iter().find(|r| r.get("name").and_then(Value::as_str) == Some(name))
+        }
+        (None, Some(i)) => routes.get(i).filter(|r| r.get("name").is_none()),
+        (None, None) => None,
+    }
 }
 
 fn find_route<'a>(
@@ -220,7 +275,7 @@ mod tests {
     fn set_then_clear_gives_back_the_original() {
         let live = two_routes();
         let standard = Preset::Standard.settings().route;
-        let edited = set(&live, &standard, None).unwrap();
+        let edited = set(&live, &standard, &Routes::default()).unwrap();
         assert_eq!(edited.skipped, ["route #2"]);
         let http = &edited.object["spec"]["http"];
         assert_eq!(
@@ -233,10 +288,10 @@ mod tests {
         assert_eq!(http[1]["timeout"], "10s");
         assert!(http[2].get("retries").is_none());
 
-        let again = set(&edited.object, &standard, None).unwrap();
+        let again = set(&edited.object, &standard, &Routes::default()).unwrap();
         assert_eq!(again.object, edited.object, "a second run changes nothing");
 
-        let cleared = clear(&again.object, None);
+        let cleared = clear(&again.object, &Routes::default());
         assert_eq!(cleared.object, live);
         assert!(cleared.kept.is_empty());
     }
@@ -244,9 +299,9 @@ mod tests {
     #[test]
     fn clear_leaves_what_someone_changed_since() {
         let standard = Preset::Standard.settings().route;
-        let mut edited = set(&two_routes(), &standard, None).unwrap().object;
+        let mut edited = set(&two_routes(), &standard, &Routes::default()).unwrap().object;
         edited["spec"]["http"][1]["timeout"] = json!("3s");
-        let cleared = clear(&edited, None);
+        let cleared = clear(&edited, &Routes::default());
         assert_eq!(cleared.kept, ["route #1 timeout"]);
         assert_eq!(cleared.object["spec"]["http"][1]["timeout"], "3s");
         assert_eq!(cleared.object["spec"]["http"][0]["timeout"], "30s");
@@ -257,22 +312,50 @@ mod tests {
     fn one_named_route_only() {
         let timeout = parse_mesh_duration("5s", DurationField::Timeout).unwrap();
         let s = RouteSettings { timeout: Some(timeout), ..RouteSettings::default() };
-        let edited = set(&two_routes(), &s, Some("api")).unwrap().object;
+        let edited = set(&two_routes(), &s, &Routes::named(Some("api"))).unwrap().object;
         assert_eq!(edited["spec"]["http"][0]["timeout"], "5s");
         assert!(edited["spec"]["http"][1].get("timeout").is_none());
-        let e = set(&two_routes(), &s, Some("nope")).unwrap_err();
+        let e = set(&two_routes(), &s, &Routes::named(Some("nope"))).unwrap_err();
         assert_eq!(e.subject(), "--route");
 
-        let cleared = clear(&edited, Some("other"));
+        let cleared = clear(&edited, &Routes::named(Some("other")));
         assert_eq!(cleared.object, edited, "clearing another route leaves this one");
-        assert_eq!(clear(&edited, Some("api")).object, two_routes());
+        assert_eq!(clear(&edited, &Routes::named(Some("api"))).object, two_routes());
+    }
+
+    #[test]
+    fn on_a_gateway_virtual_service_only_the_services_own_routes_change() {
+        let ingress = json!({
+            "metadata": {"name": "public", "namespace": "shop"},
+            "spec": {"hosts": ["*"], "gateways": ["public"], "http": [
+                {"name": "cart", "route": [{"destination": {"host": "cart.shop.svc.cluster.local"}}]},
+                {"name": "web", "route": [{"destination": {"host": "web"}}]}
+            ]}
+        });
+        let (cart, web) = (
+            Target::new("cart", "shop", "cluster.local"),
+            Target::new("web", "shop", "cluster.local"),
+        );
+        let timeout = parse_mesh_duration("2s", DurationField::Timeout).unwrap();
+        let s = RouteSettings { timeout: Some(timeout), ..RouteSettings::default() };
+        let only_cart = Routes::of(&ingress, &cart, None);
+        assert_eq!(only_cart.to.as_ref(), Some(&cart), "the hosts do not name cart");
+        let edited = set(&ingress, &s, &only_cart).unwrap().object;
+        assert_eq!(edited["spec"]["http"][0]["timeout"], "2s");
+        assert!(edited["spec"]["http"][1].get("timeout").is_none(), "web's route is web's");
+
+        let both = set(&edited, &s, &Routes::of(&edited, &web, None)).unwrap().object;
+        let cleared = clear(&both, &Routes::of(&both, &cart, None)).object;
+        assert!(cleared["spec"]["http"][0].get("timeout").is_none());
+        assert_eq!(cleared["spec"]["http"][1]["timeout"], "2s", "web's settings stay");
+        assert_eq!(clear(&cleared, &Routes::of(&cleared, &web, None)).object, ingress);
     }
 
     #[test]
     fn retry_fields_without_attempts_are_refused_and_attempts_zero_cleans_the_block() {
         let per_try = parse_mesh_duration("1s", DurationField::PerTryTimeout).unwrap();
         let s = RouteSettings { per_try_timeout: Some(per_try), ..RouteSettings::default() };
-        let e = set(&two_routes(), &s, None).unwrap_err();
+        let e = set(&two_routes(), &s, &Routes::default()).unwrap_err();
         assert_eq!(e.subject(), "--per-try-timeout");
         assert!(e.allowed().contains("--retries"), "{e}");
 

@@ -71,25 +71,66 @@ fn hosts(object: &Value) -> Vec<&str> {
     }
 }
 
+/// Whether a VirtualService's hosts name `target`.
+pub fn names(vs: &Value, target: &Target) -> bool {
+    let ns = namespace_of(vs);
+    hosts(vs).iter().any(|h| target.is_named_by(h, ns))
+}
+
+/// Whether a VirtualService is bound to gateways only, not to the mesh: its routes serve the
+/// requests those gateways receive, never calls between workloads.
+pub fn is_gateway_only(vs: &Value) -> bool {
+    match vs.pointer("/spec/gateways") {
+        Some(Value::Array(items)) => {
+            !items.is_empty() && !items.iter().any(|g| g.as_str() == Some("mesh"))
+        }
+        _ => false,
+    }
+}
+
+/// Whether an HTTP route of a VirtualService in `namespace` sends to `target` and nothing else.
+pub fn sends_only_to(route: &Value, target: &Target, namespace: &str) -> bool {
+    let destinations = match route.get("route") {
+        Some(Value::Array(items)) => items.as_slice(),
+        _ => &[],
+    };
+    !destinations.is_empty()
+        && destinations.iter().all(|d| {
+            let host = d.pointer("/destination/host").and_then(Value::as_str).unwrap_or_default();
+            target.is_named_by(host, namespace)
+        })
+}
+
+fn routes_to(vs: &Value, target: &Target) -> bool {
+    let ns = namespace_of(vs);
+    match vs.pointer("/spec/http") {
+        Some(Value::Array(routes)) => routes.iter().any(|r| sends_only_to(r, target, ns)),
+        _ => false,
+    }
+}
+
 /// VirtualServices found for a Service.
 #[derive(Debug, Default)]
 pub struct Found<'a> {
     /// Objects whose hosts name the Service.
     pub named: Vec<&'a Value>,
+    /// Objects bound only to gateways, for other hosts, with routes that send to the Service
+    /// alone (such as those `expose` writes): the Service's traffic from outside the mesh.
+    pub gateway: Vec<&'a Value>,
     /// Objects whose only hold on the Service is a wildcard host, with that host.
     pub wildcards: Vec<(&'a Value, String)>,
 }
 
-/// The VirtualServices among `items` whose hosts name `target`, and those that only cover it
-/// with a wildcard.
+/// The VirtualServices among `items` whose hosts name `target`, those that route to it from
+/// gateways, and those that only cover it with a wildcard.
 pub fn virtual_services<'a>(target: &Target, items: &'a [Value]) -> Found<'a> {
     let mut found = Found::default();
     for item in items {
-        let ns = namespace_of(item);
-        let hosts = hosts(item);
-        if hosts.iter().any(|h| target.is_named_by(h, ns)) {
+        if names(item, target) {
             found.named.push(item);
-        } else if let Some(h) = hosts.iter().find(|h| target.is_covered_by(h)) {
+        } else if is_gateway_only(item) && routes_to(item, target) {
+            found.gateway.push(item);
+        } else if let Some(h) = hosts(item).iter().find(|h| target.is_covered_by(h)) {
             found.wildcards.push((item, (*h).to_string()));
         }
     }
@@ -147,11 +188,26 @@ mod tests {
             vs("shop", "d", &["*.shop.svc.cluster.local"]),
             vs("shop", "e", &["shop.example.com"]),
         ];
+        let mut ingress = vs("shop", "f", &["*"]);
+        ingress["spec"]["gateways"] = json!(["shop-gateway"]);
+        ingress["spec"]["http"] = json!([
+            {"name": "cart", "route": [{"destination": {"host": "cart.shop.svc.cluster.local"}}]},
+            {"name": "web", "route": [{"destination": {"host": "web"}}]}
+        ]);
+        let mut mesh_too = ingress.clone();
+        mesh_too["metadata"]["name"] = json!("g");
+        mesh_too["spec"]["gateways"] = json!(["shop-gateway", "mesh"]);
+        let mut elsewhere = ingress.clone();
+        elsewhere["metadata"]["name"] = json!("h");
+        elsewhere["spec"]["http"] = json!([{"route": [{"destination": {"host": "web"}}]}]);
+        let items = [items, vec![ingress, mesh_too, elsewhere]].concat();
         let found = virtual_services(&t, &items);
         let names: Vec<String> = found.named.iter().map(|v| qualified(v)).collect();
         assert_eq!(names, ["shop/a", "web/b"]);
-        assert_eq!(found.wildcards.len(), 1);
-        assert_eq!(qualified(found.wildcards[0].0), "shop/d");
+        let gateway: Vec<String> = found.gateway.iter().map(|v| qualified(v)).collect();
+        assert_eq!(gateway, ["shop/f"], "bound to gateways only, with a route to cart alone");
+        let wildcards: Vec<String> = found.wildcards.iter().map(|(v, _)| qualified(v)).collect();
+        assert_eq!(wildcards, ["shop/d", "shop/g", "shop/h"]);
 
         let rules = vec![
             json!({"metadata": {"namespace": "shop", "name": "r"}, "spec": {"host": "cart"}}),

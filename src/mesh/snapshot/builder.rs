@@ -9,6 +9,7 @@ use super::store::{Store, Stored};
 use crate::mesh::authorization_policy::AuthorizationPolicy;
 use crate::mesh::core::{ConfigMap, Namespace, Secret, ServiceAccount};
 use crate::mesh::destination_rule::DestinationRule;
+use crate::mesh::fields;
 use crate::mesh::gateway::Gateway;
 use crate::mesh::gateway_api::{HttpRoute, K8sGateway};
 use crate::mesh::host::DEFAULT_CLUSTER_DOMAIN;
@@ -21,6 +22,7 @@ use crate::mesh::resource::{Origin, Resource};
 use crate::mesh::service::Service;
 use crate::mesh::service_entry::ServiceEntry;
 use crate::mesh::sidecar::Sidecar;
+use crate::mesh::validate::ValidationError;
 use crate::mesh::virtual_service::VirtualService;
 use crate::mesh::webhook::MutatingWebhookConfiguration;
 use crate::mesh::workload::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -89,6 +91,21 @@ pub struct Replaced {
     pub new: Origin,
 }
 
+/// An object with field values Istio would refuse, and what is wrong with each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The kind.
+    pub kind: Kind,
+    /// The namespace; empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// The name.
+    pub name: String,
+    /// Where the object came from.
+    pub origin: Origin,
+    /// One error per field, each naming the field path, the value and what is allowed.
+    pub problems: Vec<ValidationError>,
+}
+
 /// Collects objects, then [`SnapshotBuilder::finish`]es into a Snapshot.
 #[derive(Debug, Clone)]
 pub struct SnapshotBuilder {
@@ -96,6 +113,7 @@ pub struct SnapshotBuilder {
     pub(crate) loaded: BTreeSet<Kind>,
     pub(crate) skipped: BTreeMap<String, usize>,
     pub(crate) replaced: Vec<Replaced>,
+    pub(crate) invalid: BTreeMap<(Kind, String, String), Invalid>,
     pub(crate) default_namespace: String,
     pub(crate) cluster_domain: String,
     pub(crate) control_plane_namespace: String,
@@ -108,6 +126,7 @@ impl Default for SnapshotBuilder {
             loaded: BTreeSet::new(),
             skipped: BTreeMap::new(),
             replaced: Vec::new(),
+            invalid: BTreeMap::new(),
             default_namespace: "default".to_string(),
             cluster_domain: DEFAULT_CLUSTER_DOMAIN.to_string(),
             control_plane_namespace: DEFAULT_ROOT_NAMESPACE.to_string(),
@@ -154,7 +173,19 @@ impl SnapshotBuilder {
     /// Adds a typed object (a list item read from the API server, or an
     /// object built in code). An object with the same kind, namespace and
     /// name replaces the earlier one.
-    pub fn add<R: Stored>(&mut self, mut obj: R, origin: Origin) -> Added {
+    pub fn add<R: Stored>(&mut self, obj: R, origin: Origin) -> Added {
+        self.add_checked(obj, Vec::new(), origin)
+    }
+
+    /// Adds a typed object with the problems found in its fields (see
+    /// [`crate::mesh::fields`]); they replace those of an earlier object with the same kind,
+    /// namespace and name.
+    pub fn add_checked<R: Stored>(
+        &mut self,
+        mut obj: R,
+        problems: Vec<ValidationError>,
+        origin: Origin,
+    ) -> Added {
         self.loaded.insert(R::KIND);
         let meta = obj.metadata_mut();
         if R::KIND.is_namespaced() {
@@ -168,9 +199,15 @@ impl SnapshotBuilder {
             return Added::Ignored(R::KIND);
         }
         let name = obj.metadata().key();
+        let key = (R::KIND, obj.metadata().namespace.clone(), obj.metadata().name.clone());
         let new = origin.clone();
         if let Some(old) = R::table_mut(&mut self.store).upsert(obj, origin) {
-            self.replaced.push(Replaced { kind: R::KIND, name, old, new });
+            self.replaced.push(Replaced { kind: R::KIND, name, old, new: new.clone() });
+        }
+        self.invalid.remove(&key);
+        if !problems.is_empty() {
+            let (kind, namespace, name) = key.clone();
+            self.invalid.insert(key, Invalid { kind, namespace, name, origin: new, problems });
         }
         Added::Object(R::KIND)
     }
@@ -239,27 +276,35 @@ impl SnapshotBuilder {
             Kind::MutatingWebhookConfiguration => {
                 self.add(typed::<MutatingWebhookConfiguration>(value).map_err(invalid)?, origin)
             }
-            Kind::Gateway => self.add(typed::<Gateway>(value).map_err(invalid)?, origin),
+            Kind::Gateway => self.add_pair(decoded::<Gateway>(value, invalid)?, origin),
             Kind::VirtualService => {
-                self.add(typed::<VirtualService>(value).map_err(invalid)?, origin)
+                self.add_pair(decoded::<VirtualService>(value, invalid)?, origin)
             }
             Kind::DestinationRule => {
-                self.add(typed::<DestinationRule>(value).map_err(invalid)?, origin)
+                self.add_pair(decoded::<DestinationRule>(value, invalid)?, origin)
             }
-            Kind::ServiceEntry => self.add(typed::<ServiceEntry>(value).map_err(invalid)?, origin),
-            Kind::Sidecar => self.add(typed::<Sidecar>(value).map_err(invalid)?, origin),
+            Kind::ServiceEntry => self.add_pair(decoded::<ServiceEntry>(value, invalid)?, origin),
+            Kind::Sidecar => self.add_pair(decoded::<Sidecar>(value, invalid)?, origin),
             Kind::PeerAuthentication => {
-                self.add(typed::<PeerAuthentication>(value).map_err(invalid)?, origin)
+                self.add_pair(decoded::<PeerAuthentication>(value, invalid)?, origin)
             }
             Kind::AuthorizationPolicy => {
-                self.add(typed::<AuthorizationPolicy>(value).map_err(invalid)?, origin)
+                self.add_pair(decoded::<AuthorizationPolicy>(value, invalid)?, origin)
             }
             Kind::RequestAuthentication => {
-                self.add(typed::<RequestAuthentication>(value).map_err(invalid)?, origin)
+                self.add_pair(decoded::<RequestAuthentication>(value, invalid)?, origin)
             }
             Kind::K8sGateway => self.add(typed::<K8sGateway>(value).map_err(invalid)?, origin),
             Kind::HttpRoute => self.add(typed::<HttpRoute>(value).map_err(invalid)?, origin),
         })
+    }
+
+    fn add_pair<R: Stored>(
+        &mut self,
+        (obj, problems): (R, Vec<ValidationError>),
+        origin: Origin,
+    ) -> Added {
+        self.add_checked(obj, problems, origin)
     }
 
     fn add_list(&mut self, value: Value, origin: &Origin) -> Added {
@@ -291,6 +336,11 @@ impl SnapshotBuilder {
         &self.skipped
     }
 
+    /// Objects with field values Istio would refuse.
+    pub fn invalid(&self) -> impl Iterator<Item = &Invalid> {
+        self.invalid.values()
+    }
+
     /// Objects that replaced earlier ones.
     pub fn replaced(&self) -> &[Replaced] {
         &self.replaced
@@ -300,6 +350,15 @@ impl SnapshotBuilder {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+/// An Istio object read with its field checks: a bad value is one of its problems, never a
+/// reason to drop the object.
+fn decoded<R: Stored>(
+    value: Value,
+    invalid: impl FnOnce(serde_json::Error) -> AddError,
+) -> Result<(R, Vec<ValidationError>), AddError> {
+    fields::decode::<R>(value).map_err(invalid)
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {

@@ -16,7 +16,7 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use builder::{AddError, Added, Replaced, SnapshotBuilder};
+pub use builder::{AddError, Added, Invalid, Replaced, SnapshotBuilder};
 pub use defaults::{DefaultAdded, add_offline_defaults};
 pub use resolve::DEFAULT_SERVICE_ACCOUNT;
 pub use store::{Store, Stored, Table};
@@ -48,6 +48,7 @@ pub struct Snapshot {
     loaded: BTreeSet<Kind>,
     skipped: BTreeMap<String, usize>,
     replaced: Vec<Replaced>,
+    invalid: BTreeMap<(Kind, String, String), Invalid>,
     default_namespace: String,
     cluster_domain: String,
     control_plane_namespace: String,
@@ -72,6 +73,7 @@ impl SnapshotBuilder {
             loaded: self.loaded,
             skipped: self.skipped,
             replaced: self.replaced,
+            invalid: self.invalid,
             default_namespace: self.default_namespace,
             cluster_domain: self.cluster_domain,
             control_plane_namespace: self.control_plane_namespace,
@@ -133,6 +135,7 @@ impl Snapshot {
             loaded: self.loaded,
             skipped: self.skipped,
             replaced: self.replaced,
+            invalid: self.invalid,
             default_namespace: self.default_namespace,
             cluster_domain: self.cluster_domain,
             control_plane_namespace: self.control_plane_namespace,
@@ -142,9 +145,12 @@ impl Snapshot {
     /// Lays the objects of `layer` over this Snapshot as if they were
     /// applied: an object with the same kind, namespace and name replaces
     /// the one here (recorded in [`Snapshot::replaced`]); others are added.
+    /// What the layer recorded of its own objects (replacements among them,
+    /// field problems) carries over.
     pub fn overlay(self, layer: SnapshotBuilder) -> Snapshot {
         let mut base = self.into_builder();
         base.default_namespace.clone_from(&layer.default_namespace);
+        base.replaced.extend(layer.replaced);
         for (kind, count) in layer.skipped {
             *base.skipped.entry(kind).or_default() += count;
         }
@@ -180,6 +186,7 @@ impl Snapshot {
             k8s_gateways,
             http_routes
         );
+        base.invalid.extend(layer.invalid);
         base.finish()
     }
 
@@ -217,6 +224,11 @@ impl Snapshot {
     /// Objects that replaced others with the same kind, namespace and name.
     pub fn replaced(&self) -> &[Replaced] {
         &self.replaced
+    }
+
+    /// Objects with field values Istio would refuse, in kind, namespace and name order.
+    pub fn invalid(&self) -> impl Iterator<Item = &Invalid> {
+        self.invalid.values()
     }
 
     /// The mesh config in effect (Istio's defaults when none was read).

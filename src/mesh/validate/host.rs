@@ -16,7 +16,7 @@
 
 use super::error::{ValidationError, quoted};
 use super::ip::is_ip_address;
-use super::k8s::{MAX_LABEL_LEN, is_label_shape};
+use super::k8s::{MAX_LABEL_LEN, is_dns1123_label, is_label_shape};
 
 /// The longest host name Istio accepts.
 pub const MAX_HOST_LEN: usize = 255;
@@ -210,6 +210,43 @@ pub fn parse_gateway_host(s: &str) -> Result<GatewayHost, ValidationError> {
     Ok(GatewayHost { namespace: Some(namespace), host: host.to_owned() })
 }
 
+/// Checks one of a ServiceEntry's `hosts`: a wildcard domain other than `*` (Istio
+/// `ValidateServiceEntry`).
+pub fn validate_service_entry_host(s: &str) -> Result<(), ValidationError> {
+    if s == "*" {
+        return Err(ValidationError::new(
+            "host",
+            s,
+            "a ServiceEntry cannot take every host '*'; name the hosts, e.g. *.example.com",
+        ));
+    }
+    validate_wildcard_domain(s)
+}
+
+/// Checks one of a Sidecar's `egress[].hosts`: `namespace/host`, the namespace `*`, `.`, `~` or a
+/// namespace name, the host `*` or a fully qualified (wildcard) domain (Istio
+/// `validateNamespaceSlashWildcardHostname` for sidecars).
+pub fn validate_sidecar_host(s: &str) -> Result<(), ValidationError> {
+    let err = |why: String| Err(ValidationError::new("host", s, why));
+    let Some((ns, host)) = s.split_once('/') else {
+        return err(
+            "sidecar hosts are namespace/host, e.g. ./*.example.com or istio-system/*".into()
+        );
+    };
+    if ns.is_empty() || host.is_empty() {
+        return err("sidecar hosts are namespace/host, with neither part empty".into());
+    }
+    if !matches!(ns, "*" | "." | "~") && !is_dns1123_label(ns) {
+        return err(format!("namespace {} must be '*', '.', '~' or a namespace name", quoted(ns)));
+    }
+    if host != "*" && !host.contains('.') {
+        return err("hosts must be fully qualified (e.g. reviews.prod.svc.cluster.local or \
+                    *.example.com), not short names"
+            .into());
+    }
+    validate_wildcard_domain(host).map_err(|e| ValidationError::new("host", s, e.allowed()))
+}
+
 /// Istio's `validateSidecarOrGatewayHostnamePart` for gateways.
 fn check_gateway_hostname(whole: &str, host: &str) -> Result<(), ValidationError> {
     let err = |why: String| Err(ValidationError::new("host", whole, why));
@@ -278,6 +315,9 @@ mod tests {
         assert!(validate_destination_rule_host("*.example.com").is_ok());
         assert!(validate_destination_rule_host("10.0.0.1").is_err());
         assert!(validate_route_destination_host("*").is_err());
+        assert!(validate_service_entry_host("*").is_err());
+        assert!(validate_service_entry_host("*.example.com").is_ok());
+        assert!(validate_service_entry_host("bad_host!").is_err());
         assert!(validate_fqdn("*.example.com").is_err());
     }
 
@@ -306,6 +346,25 @@ mod tests {
         }
         let parsed = parse_gateway_host("./*.example.com").unwrap();
         assert_eq!(parsed.namespace, Some(HostNamespace::Same));
+    }
+
+    #[test]
+    fn sidecar_hosts() {
+        let rows: &[(&str, bool)] = &[
+            ("./*", true),
+            ("istio-system/*", true),
+            ("*/reviews.prod.svc.cluster.local", true),
+            ("~/*", true),
+            ("prod/*.example.com", true),
+            ("reviews.prod.svc.cluster.local", false),
+            ("prod/reviews", false),
+            ("Prod/*", false),
+            ("/*", false),
+            ("prod/foo.*.com", false),
+        ];
+        for (host, want) in rows {
+            assert_eq!(validate_sidecar_host(host).is_ok(), *want, "{host:?}");
+        }
     }
 
     #[test]

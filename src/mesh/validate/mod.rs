@@ -23,6 +23,7 @@
 
 pub mod authz;
 pub mod duration;
+pub mod enums;
 mod error;
 pub mod host;
 pub mod http;
@@ -39,11 +40,13 @@ pub use authz::{
     validate_namespace_match, validate_principal,
 };
 pub use duration::{DurationField, MeshDuration, parse_go_duration, parse_mesh_duration};
+pub use enums::{EnumField, parse_enum, parse_port_protocol};
 pub use error::{ResultExt, ValidationError};
 pub use host::{
     GatewayHost, HostNamespace, VirtualServiceScope, parse_gateway_host,
     validate_destination_rule_host, validate_fqdn, validate_route_destination_host,
-    validate_virtual_service_host, validate_wildcard_domain,
+    validate_service_entry_host, validate_sidecar_host, validate_virtual_service_host,
+    validate_wildcard_domain,
 };
 pub use http::{
     Redirect, RouteActions, check_redirect, check_route_actions, parse_header, parse_redirect_code,
@@ -84,6 +87,10 @@ mod tests {
         keep(validate_virtual_service_host(s, VirtualServiceScope::Mesh));
         keep(validate_destination_rule_host(s));
         keep(parse_gateway_host(s).map(|_| ()));
+        keep(validate_sidecar_host(s));
+        keep(validate_service_entry_host(s));
+        keep(parse_enum(s, EnumField::Action).map(|_| ()));
+        keep(parse_port_protocol(s));
         keep(parse_ip_block(s).map(|_| ()));
         keep(parse_go_duration(s).map(|_| ()));
         keep(parse_mesh_duration(s, DurationField::PerTryTimeout).map(|_| ()));
