@@ -352,16 +352,26 @@ async fn label_namespace(
 
     if dry_run == DryRun::Client {
         return Ok(match intended(live) {
-            Some(next) => (Verb::Labeled, next),
-            None => (Verb::Unchanged, live.clone()),
+            Some(next) => {
+                (label_verb(live, &next), crate::output::diff::strip_server_fields(&next))
+            }
+            None => (Verb::Unchanged, crate::output::diff::strip_server_fields(live)),
         });
     }
     let edited = cluster
         .edit(resource, None, name, mode, |object| Ok(intended(object)))
         .await
         .with_context(|| format!("cannot label namespace {name}"))?;
-    let verb = if edited.changed { Verb::Labeled } else { Verb::Unchanged };
-    Ok((verb, edited.after))
+    let verb = if edited.changed { label_verb(live, &edited.after) } else { Verb::Unchanged };
+    Ok((verb, super::writes::without_managed_fields(&edited.after)))
+}
+
+/// `unlabeled` when labels were only taken away, `labeled` otherwise, as kubectl label says.
+fn label_verb(before: &Value, after: &Value) -> Verb {
+    let (before, after) = (labels_of(before), labels_of(after));
+    let removed_only =
+        after.len() < before.len() && after.iter().all(|(k, v)| before.get(k) == Some(v));
+    if removed_only { Verb::Unlabeled } else { Verb::Labeled }
 }
 
 async fn list_pods(cluster: &Cluster, namespaces: &[String]) -> Result<Vec<Meta>, ClusterError> {

@@ -181,7 +181,13 @@ impl<'a> Writer<'a> {
 
     fn print(&self, outcome: &Outcome, ui: &mut Ui) -> std::io::Result<()> {
         if self.format.is_structured() {
-            let objects: Vec<Value> = outcome.objects.iter().map(without_managed_fields).collect();
+            // What --dry-run=client prints is meant to be applied or committed as it is, so it
+            // carries none of the server's fields (resourceVersion would make a later apply a
+            // conflict); what the server answered is printed as kubectl prints it.
+            let objects: Vec<Value> = match self.args.dry_run {
+                DryRun::Client => outcome.objects.iter().map(diff::strip_server_fields).collect(),
+                _ => outcome.objects.iter().map(without_managed_fields).collect(),
+            };
             return ui.objects(self.format, &objects);
         }
         let lines: String =
@@ -261,7 +267,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
 
 /// An object as `kubectl -o yaml` prints it: without `metadata.managedFields`, which kubectl
 /// shows only with `--show-managed-fields`.
-fn without_managed_fields(object: &Value) -> Value {
+pub fn without_managed_fields(object: &Value) -> Value {
     let mut out = object.clone();
     if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");

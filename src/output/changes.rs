@@ -12,6 +12,8 @@ pub enum Verb {
     Configured,
     Unchanged,
     Labeled,
+    /// Labels only removed, as kubectl label says then.
+    Unlabeled,
     Deleted,
     Restarted,
     /// Left alone on purpose; the reason says why.
@@ -27,6 +29,7 @@ impl fmt::Display for Verb {
             Verb::Configured => f.write_str("configured"),
             Verb::Unchanged => f.write_str("unchanged"),
             Verb::Labeled => f.write_str("labeled"),
+            Verb::Unlabeled => f.write_str("unlabeled"),
             Verb::Deleted => f.write_str("deleted"),
             Verb::Restarted => f.write_str("restarted"),
             Verb::Kept(why) => write!(f, "kept: {why}"),

@@ -179,7 +179,7 @@ fn disable_removes_the_labels_and_names_pods_that_keep_a_sidecar() {
     let env = env();
     env.seed("apiVersion: v1\nkind: Namespace\nmetadata: {name: legacy, labels: {istio-injection: enabled}}\n");
     let run = env.run(&["inject", "legacy", "--disable"]).ok();
-    assert_eq!(run.stdout, "namespace/legacy labeled\n");
+    assert_eq!(run.stdout, "namespace/legacy unlabeled\n", "as kubectl label says");
     assert!(env.labels("namespaces", "", "legacy").get("istio-injection").is_none());
     assert!(run.stderr.contains("legacy/statefulset db (1 pod): has a sidecar"), "{}", run.stderr);
 }
@@ -190,6 +190,10 @@ fn client_dry_run_prints_the_namespace_and_sends_no_write() {
     let run = env.run(&["inject", "shop", "--dry-run=client", "-o", "yaml"]).ok();
     assert!(run.stdout.contains("kind: Namespace"), "{}", run.stdout);
     assert!(run.stdout.contains("istio-injection: enabled"), "{}", run.stdout);
+    // Ready to apply or commit: none of the server's fields, which would make an apply conflict.
+    for field in ["resourceVersion", "uid", "creationTimestamp", "managedFields", "status:"] {
+        assert!(!run.stdout.contains(field), "{field} in {}", run.stdout);
+    }
     assert!(env.writes().is_empty());
     assert!(env.labels("namespaces", "", "shop").get("istio-injection").is_none());
 

@@ -397,6 +397,10 @@ fn dry_run_prints_what_would_be_sent_and_diff_shows_the_change() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["kind"], "VirtualService");
     assert_eq!(docs[0]["apiVersion"], "networking.istio.io/v1");
+    // The edited live object, ready to apply: no resourceVersion to conflict on later.
+    for field in ["resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"] {
+        assert!(docs[0]["metadata"].get(field).is_none(), "{field}: {}", docs[0]["metadata"]);
+    }
     assert_eq!(docs[0]["spec"]["http"][0]["timeout"], "5s");
     assert_eq!(
         docs[0]["spec"]["http"][0]["corsPolicy"]["allowOrigins"][0]["exact"],
