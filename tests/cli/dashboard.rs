@@ -346,6 +346,24 @@ fn a_missing_addon_says_what_was_looked_for_and_how_to_install_it() {
 }
 
 #[test]
+fn a_port_forward_the_server_turns_down_exits_3() {
+    let env = Env::new();
+    let port = closed_port();
+    env.seed(&kiali(port, "/kiali"));
+    env.server.insert(pod("istio-system", "kiali-a", "kiali", port, true));
+    // What an API server answers for a pod not yet scheduled: a 400, which is no bad input of
+    // the user's but the cluster's state.
+    env.server.fault(
+        crate::support::Fault::status(400)
+            .prefix("/api/v1/namespaces/istio-system/pods/kiali-a/portforward")
+            .body("pod kiali-a does not have a host assigned"),
+    );
+    let run = Dashboard::start(&env, &["dashboard", "--no-browser"]).finish().code(3);
+    assert!(run.stdout.is_empty(), "no URL when forwarding fails");
+    assert!(run.stderr.contains("does not have a host assigned"), "{}", run.stderr);
+}
+
+#[test]
 fn a_forbidden_port_forward_names_the_permission_to_check() {
     let env = Env::with(
         TestServer::builder().forbid(Forbid::anyone().verb("get").resource("pods/portforward")),

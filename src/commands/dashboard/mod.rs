@@ -127,7 +127,9 @@ pub async fn run(
                 backend = backend_of(&next, port);
                 pod = next;
             }
-            Err(e) => return Err(e.into()),
+            // Whatever the server's status, a refused forward is the cluster's problem (a 400
+            // says the pod has no node yet), not a write of ours it rejected.
+            Err(e) => return Err(e.with_exit_status(ExitStatus::Cluster).into()),
         }
     }
 
@@ -174,7 +176,10 @@ pub async fn run(
     let (events, received) = mpsc::unbounded_channel();
     let session = forward::Session::new(cluster.clone(), service, backend, events);
     let accepted = forward::serve(listener, session, received, stop, ui).await;
-    ui.progress(&format!("Stopped after {accepted} connection(s)"));
+    ui.progress(&format!(
+        "Stopped after {}",
+        crate::output::count(accepted, "connection", "connections")
+    ));
     Ok(ExitStatus::Success)
 }
 
