@@ -228,10 +228,14 @@ fn pods_without_a_sidecar_are_not_protected_by_strict() {
     let run = env.run(&["mtls", "default", "--mode", "STRICT"]).code(1);
     assert!(run.stderr.contains("DM0301"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("default/pod old: started before sidecar injection"),
+        run.stderr.contains(
+            "default/pod old: started before sidecar injection: recreate pod default/old, which \
+             no controller restarts: kubectl delete pod old -n default, then create it again"
+        ),
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("--restart"), "inject cannot restart a bare pod: {}", run.stderr);
     assert!(env.writes().is_empty());
     // PERMISSIVE cuts nobody off.
     env.run(&["mtls", "default", "--mode", "PERMISSIVE"]).ok();
@@ -549,4 +553,21 @@ fn disabling_mtls_is_refused_while_a_deny_rule_keeps_callers_out_by_identity() {
     assert!(env.writes().is_empty(), "{:?}", env.writes());
     // STRICT changes no caller's authorization.
     env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+}
+
+#[test]
+fn control_plane_workloads_are_not_told_to_be_injected() {
+    let env = env_with(&workload("istio-system", "prober", "app: prober", "prober", false, 9090));
+    let run = env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+    assert!(
+        run.stderr.contains(
+            "istio-system/deployment prober (1 pod): no sidecar, namespace istio-system is a \
+             system or control-plane namespace, whose workloads normally stay outside the mesh: \
+             do not inject it"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("mtls istio-system --mode PERMISSIVE"), "{}", run.stderr);
+    assert!(!run.stderr.contains("inject istio-system"), "{}", run.stderr);
 }
