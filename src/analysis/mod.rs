@@ -6,7 +6,7 @@ pub mod authz;
 pub mod codes;
 mod conflicts;
 mod finding;
-mod injection;
+pub(crate) mod injection;
 mod input;
 pub mod mtls;
 mod ports;

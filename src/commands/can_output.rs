@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::authz::{ChainEntry, Deciding, Effect, Protocol, Request, Verdict, WorkloadVerdict};
+use crate::authz::tls::ClientSource;
+use crate::authz::{
+    ChainEntry, Deciding, Effect, MtlsMode, Protocol, Request, Verdict, Wire, WorkloadVerdict,
+};
 use crate::mesh::authorization_policy::Action;
 
 /// What decided, for people and for programs.
@@ -31,12 +34,22 @@ pub struct DecidedBy {
 impl DecidedBy {
     /// What decided a verdict, named from the first workload that gives its decision.
     pub fn of_verdict(v: &Verdict) -> Self {
-        let chain = v
-            .workloads
-            .iter()
-            .find(|w| w.decision == v.decision)
-            .map_or(&[][..], |w| w.chain.as_slice());
-        DecidedBy::of(&v.deciding, chain)
+        let first = v.workloads.iter().find(|w| w.decision == v.decision);
+        let chain = first.map_or(&[][..], |w| w.chain.as_slice());
+        let mut d = DecidedBy::of(&v.deciding, chain);
+        if let Some(w) = first {
+            d.without_sidecar(w);
+        }
+        d
+    }
+
+    /// With no sidecar on the server nothing enforces AuthorizationPolicy, whatever applies.
+    fn without_sidecar(&mut self, w: &WorkloadVerdict) {
+        if self.kind == "no-policy" && w.mtls.mode == MtlsMode::NoSidecar {
+            self.text = "the server has no sidecar, so nothing enforces authorization policies \
+                         there: every request gets in"
+                .into();
+        }
     }
 
     fn of(deciding: &Deciding, chain: &[ChainEntry]) -> Self {
@@ -149,6 +162,9 @@ pub struct MtlsView {
     pub mode: &'static str,
     pub decided_by: String,
     pub client_sends: &'static str,
+    /// Why the client sends plaintext, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_reason: Option<String>,
     pub server_accepts: Vec<&'static str>,
     pub connects: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,8 +187,6 @@ pub struct ChainView {
 impl Answer {
     /// The answer to `query` (as typed), evaluated as `request`.
     pub fn new(query: &str, given: &Request, v: &Verdict) -> Self {
-        let first = v.workloads.iter().find(|w| w.decision == v.decision);
-        let chain = first.map_or(&[][..], |w| w.chain.as_slice());
         let request = (v.protocol == Protocol::Http).then(|| HttpView {
             method: given.method.clone().unwrap_or_else(|| "GET".into()),
             path: given.path.clone().unwrap_or_else(|| "/".into()),
@@ -192,7 +206,7 @@ impl Answer {
         Answer {
             query: query.to_string(),
             decision: v.decision.as_str(),
-            decided_by: DecidedBy::of(&v.deciding, chain),
+            decided_by: DecidedBy::of_verdict(v),
             caller: v.caller.description.clone(),
             destination: v.target.clone(),
             protocol: match v.protocol {
@@ -213,11 +227,16 @@ fn workload_view(w: &WorkloadVerdict) -> WorkloadView {
         workload: w.workload.clone(),
         container_port: w.container_port,
         decision: w.decision.as_str(),
-        decided_by: DecidedBy::of(&w.deciding, &w.chain),
+        decided_by: {
+            let mut d = DecidedBy::of(&w.deciding, &w.chain);
+            d.without_sidecar(w);
+            d
+        },
         mtls: MtlsView {
             mode: w.mtls.mode.as_str(),
             decided_by: w.mtls.decider.to_string(),
             client_sends: w.connection.client.wire.as_str(),
+            client_reason: client_reason(w),
             server_accepts: w.connection.accepts.iter().map(|a| a.as_str()).collect(),
             connects: w.connection.succeeds,
             peer: w.peer.clone(),
@@ -225,6 +244,31 @@ fn workload_view(w: &WorkloadVerdict) -> WorkloadView {
         chain: w.chain.iter().map(chain_view).collect(),
         notes: w.notes.clone(),
     }
+}
+
+/// Why the client sends plaintext: it has no sidecar, a DestinationRule says so, or auto mTLS
+/// finds the server without the `security.istio.io/tlsMode: istio` label or with mTLS disabled.
+fn client_reason(w: &WorkloadVerdict) -> Option<String> {
+    let client = &w.connection.client;
+    if client.wire != Wire::Plaintext {
+        return None;
+    }
+    Some(match &client.source {
+        ClientSource::NoProxy => "the client has no sidecar".into(),
+        ClientSource::DestinationRule { namespace, name, .. } => {
+            format!("destinationrule {namespace}/{name} sets tls.mode DISABLE")
+        }
+        ClientSource::AutoMtls if w.mtls.mode == MtlsMode::Disable => {
+            "auto mTLS sends plaintext to a server whose mTLS is DISABLE".into()
+        }
+        ClientSource::AutoMtls => "auto mTLS sends plaintext: the server pod lacks the label \
+                                   security.istio.io/tlsMode=istio (no sidecar injected)"
+            .into(),
+        ClientSource::NoAutoMtls => "mesh config turns auto mTLS off (enableAutoMtls: false) \
+                                     and no DestinationRule sets tls.mode ISTIO_MUTUAL"
+            .into(),
+        ClientSource::Application => return None,
+    })
 }
 
 fn chain_view(e: &ChainEntry) -> ChainView {
@@ -309,10 +353,21 @@ fn workload_tree(out: &mut String, w: &WorkloadView, more: &[&str], last: bool) 
     let m = &w.mtls;
     let peer = m.peer.as_deref().map(|p| format!("; peer {p}")).unwrap_or_default();
     let connects = if m.connects { "" } else { "; the connection fails" };
+    let reason = m.client_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
     let mut rows = vec![(
         "mTLS".to_string(),
         String::new(),
-        format!("{} by {}; client sends {}{peer}{connects}", m.mode, m.decided_by, m.client_sends),
+        if m.mode == MtlsMode::NoSidecar.as_str() {
+            format!(
+                "none: the server has no sidecar; client sends {}{reason}{peer}{connects}",
+                m.client_sends
+            )
+        } else {
+            format!(
+                "{} by {}; client sends {}{reason}{peer}{connects}",
+                m.mode, m.decided_by, m.client_sends
+            )
+        },
     )];
     for stage in [Action::Custom, Action::Deny, Action::Allow] {
         let entries: Vec<&ChainView> =

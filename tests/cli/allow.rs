@@ -356,3 +356,20 @@ fn the_ingress_gateway_falls_back_to_istios_default_account() {
         run.stdout
     );
 }
+
+#[test]
+fn identity_rules_on_pods_without_a_sidecar_say_so_plainly() {
+    let env = env_with(&format!(
+        "{}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: old, namespace: default}}\n\
+         spec: {{selector: {{app: old}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}\n",
+        workload("default", "old", "app: old", "old", false, 8080)
+    ));
+    let run = env.run(&["allow", "old", "--from", "ns/istio-system", "--dry-run=client"]).ok();
+    assert!(
+        run.stderr
+            .contains("default/deployment old (1 pod): no sidecar (nothing checks mTLS there)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("NO_SIDECAR"), "{}", run.stderr);
+}

@@ -430,3 +430,51 @@ fn live_bare_pods_answer_as_their_own_service_account() {
     );
     assert_eq!(full[0].path, "/api/v1/namespaces/shop/pods");
 }
+
+#[test]
+fn the_tree_says_why_the_client_sends_plaintext_and_when_nothing_enforces_policy() {
+    let env = Env::new();
+    let bare = crate::mtls::workload("shop", "web", "app: web", "web", false, 8080);
+    let meshed = crate::mtls::workload("shop", "api", "app: api", "api", true, 9090);
+    let fixture = write(
+        &env,
+        "shop.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\n{bare}\n---\n{meshed}\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\n\
+             spec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: {{name: api, namespace: shop}}\n\
+             spec: {{selector: {{app: api}}, ports: [{{name: http, port: 80, targetPort: 9090}}]}}\n---\n\
+             apiVersion: networking.istio.io/v1\nkind: DestinationRule\n\
+             metadata: {{name: no-tls, namespace: shop}}\n\
+             spec: {{host: api, trafficPolicy: {{tls: {{mode: DISABLE}}}}}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+             metadata: {{name: only-api, namespace: shop}}\n\
+             spec: {{rules: [{{from: [{{source: {{principals: [cluster.local/ns/shop/sa/api]}}}}]}}]}}\n"
+        ),
+    );
+    let run = env.run(&["can", "plaintext", "shop/svc/web", "-f", &fixture]).ok();
+    let out = &run.stdout;
+    assert!(
+        out.contains(
+            "decided by: the server has no sidecar, so nothing enforces authorization policies \
+             there: every request gets in"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "mTLS    none: the server has no sidecar; client sends PLAINTEXT (the client has no \
+             sidecar)"
+        ),
+        "{out}"
+    );
+
+    let run = env.run(&["can", "ns/shop/sa/api", "shop/svc/api", "-f", &fixture]);
+    assert!(
+        run.stdout
+            .contains("client sends PLAINTEXT (destinationrule shop/no-tls sets tls.mode DISABLE)"),
+        "{}",
+        run.stdout
+    );
+}

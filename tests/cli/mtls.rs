@@ -228,10 +228,14 @@ fn pods_without_a_sidecar_are_not_protected_by_strict() {
     let run = env.run(&["mtls", "default", "--mode", "STRICT"]).code(1);
     assert!(run.stderr.contains("DM0301"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("default/pod old: started before sidecar injection"),
+        run.stderr.contains(
+            "default/pod old: started before sidecar injection: recreate pod default/old, which \
+             no controller restarts: kubectl delete pod old -n default, then create it again"
+        ),
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("--restart"), "inject cannot restart a bare pod: {}", run.stderr);
     assert!(env.writes().is_empty());
     // PERMISSIVE cuts nobody off.
     env.run(&["mtls", "default", "--mode", "PERMISSIVE"]).ok();
@@ -486,4 +490,84 @@ fn kubectl_runs_mtls_as_a_plugin() {
         "peerauthentication.security.istio.io/default in default created (dry run)\n"
     );
     assert!(env.writes().is_empty());
+}
+
+/// An AuthorizationPolicy on my-service naming the ingress gateway's identity.
+fn ingress_policy(action: &str) -> String {
+    format!(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+         metadata: {{name: ingress, namespace: default}}\n\
+         spec:\n  selector: {{matchLabels: {{app: my-service}}}}\n  action: {action}\n  rules:\n  \
+         - from: [{{source: {{principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]}}}}]\n"
+    )
+}
+
+#[test]
+fn disabling_mtls_is_refused_while_callers_are_let_in_by_identity() {
+    let env = env_with(&ingress_policy("ALLOW"));
+    let run = env.run(&["mtls", "default", "--mode", "DISABLE", "--dry-run=client"]).code(1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("warning: DM0404 these callers would lose access"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "  ingress → default/my-service:80: allowed now (ALLOW policy default/ingress rule 0), \
+             denied after (no ALLOW policy matched)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("error: refusing to write PeerAuthentication default/default"));
+
+    // A port-level mode cuts off the same caller on that container port.
+    let port = ["mtls", "default", "--selector", "app=my-service", "--port", "8080=DISABLE"];
+    let run = env.run(&port).code(1);
+    assert!(run.stderr.contains("ingress → default/my-service:80"), "{}", run.stderr);
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+
+    let forced = env.run(&["mtls", "default", "--mode", "DISABLE", "--force"]).ok();
+    assert!(forced.stdout.contains("created"), "{}", forced.stdout);
+    let stored = env.server.object("peerauthentications", "default", "default").expect("written");
+    assert_eq!(stored["spec"]["mtls"]["mode"], "DISABLE");
+}
+
+#[test]
+fn disabling_mtls_is_refused_while_a_deny_rule_keeps_callers_out_by_identity() {
+    let env = env_with(&ingress_policy("DENY"));
+    let run = env.run(&["mtls", "default", "--mode", "DISABLE"]).code(1);
+    assert!(
+        run.stderr.contains("warning: DM0409 DENY policies would stop denying"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "  ingress → default/my-service:80: denied now (DENY policy default/ingress rule 0)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    // STRICT changes no caller's authorization.
+    env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+}
+
+#[test]
+fn control_plane_workloads_are_not_told_to_be_injected() {
+    let env = env_with(&workload("istio-system", "prober", "app: prober", "prober", false, 9090));
+    let run = env.run(&["mtls", "default", "--mode", "STRICT"]).ok();
+    assert!(
+        run.stderr.contains(
+            "istio-system/deployment prober (1 pod): no sidecar, namespace istio-system is a \
+             system or control-plane namespace, whose workloads normally stay outside the mesh: \
+             do not inject it"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("mtls istio-system --mode PERMISSIVE"), "{}", run.stderr);
+    assert!(!run.stderr.contains("inject istio-system"), "{}", run.stderr);
 }

@@ -69,18 +69,28 @@ pub(crate) fn is_istio_own(pod: &Pod) -> bool {
         || pod.is_gateway()
 }
 
-/// The command that recreates a pod's workload.
+/// The command that recreates a pod's workload. A bare pod has no controller to restart it
+/// (`inject --restart` leaves it alone): it must be deleted and created again.
 pub(crate) fn restart_command(pod: &Pod) -> String {
     let ns = &pod.metadata.namespace;
     match pod.resolved.controller.as_deref() {
         Some(c) if !c.starts_with("ReplicaSet/") => {
             format!("kubectl rollout restart {} -n {ns}", c.to_ascii_lowercase())
         }
-        _ => format!(
+        None => bare_pod_recreate(ns, &pod.metadata.name),
+        Some(_) => format!(
             "recreate pod {ns}/{} (kubectl debatemesh inject {ns} --restart)",
             pod.metadata.name
         ),
     }
+}
+
+/// How a bare pod gets a sidecar: nothing restarts it, so it is deleted and created again.
+pub(crate) fn bare_pod_recreate(ns: &str, name: &str) -> String {
+    format!(
+        "recreate pod {ns}/{name}, which no controller restarts: kubectl delete pod {name} -n {ns}, \
+         then create it again from its manifest"
+    )
 }
 
 #[cfg(test)]
@@ -115,6 +125,11 @@ mod tests {
         pod.resolved.controller = Some("Deployment/web".into());
         assert_eq!(restart_command(&pod), "kubectl rollout restart deployment/web -n shop");
         pod.resolved.controller = None;
-        assert!(restart_command(&pod).contains("shop/web-1"));
+        assert_eq!(
+            restart_command(&pod),
+            "recreate pod shop/web-1, which no controller restarts: kubectl delete pod web-1 -n \
+             shop, then create it again from its manifest"
+        );
+        assert!(!restart_command(&pod).contains("--restart"), "inject cannot restart bare pods");
     }
 }

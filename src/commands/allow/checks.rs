@@ -162,7 +162,10 @@ impl Checks<'_> {
                 let m = effective_mtls(snap, &w, port);
                 (m.mode != MtlsMode::Strict).then(|| {
                     let on = if port == 0 { String::new() } else { format!(" on port {port}") };
-                    (format!("{}{on}", m.mode), m.decider.to_string())
+                    if m.mode == MtlsMode::NoSidecar {
+                        return ("no sidecar".to_string(), "nothing checks mTLS there".to_string());
+                    }
+                    (format!("mTLS {}{on}", m.mode), m.decider.to_string())
                 })
             });
             if let Some(key) = weak {
@@ -173,7 +176,7 @@ impl Checks<'_> {
             return None;
         }
         let items = by_mode.into_iter().flat_map(|((mode, decider), pods)| {
-            group_pods(snap, pods).into_iter().map(move |g| format!("{g}: mTLS {mode} ({decider})"))
+            group_pods(snap, pods).into_iter().map(move |g| format!("{g}: {mode} ({decider})"))
         });
         let namespace = self.scope.namespace().unwrap_or("NS");
         let (severity, effect) = match self.action {

@@ -13,6 +13,7 @@ mod callers;
 mod classes;
 mod compute;
 mod diff;
+pub mod lost;
 #[cfg(test)]
 mod tests;
 

@@ -19,6 +19,10 @@ use crate::{
         ports::{PortUse, classify, served_ports, service_port_message},
         scope::{Scope, group_pods, why_no_sidecar},
     },
+    commands::can_matrix::{
+        Scope as MatrixScope,
+        lost::{Flipped, flipped_pairs},
+    },
     error::UsageError,
     mesh::{
         Snapshot,
@@ -44,6 +48,7 @@ impl Preflight<'_> {
         out.extend(self.plaintext_callers());
         out.extend(self.destination_rules());
         out.extend(self.sidecars_without_auto_mtls());
+        out.extend(self.authorization());
         out.extend(self.selects_no_pods());
         out.extend(self.overridden());
         out.extend(self.same_level());
@@ -276,6 +281,57 @@ impl Preflight<'_> {
             )
             .items(items)
         })
+    }
+
+    /// Callers whose authorization flips, asked of the evaluator `can` uses over the Snapshot
+    /// before and after: without mTLS a request carries no peer identity, so rules on
+    /// principals or namespaces stop matching it. Callers that lose access are refused (DM0404,
+    /// as `check` reports such rules); callers a DENY policy stops denying are refused too
+    /// (DM0409).
+    fn authorization(&self) -> Vec<Check> {
+        // Only the policy changes, so only pairs it governs can flip.
+        let matrix_scope = match self.scope.namespace() {
+            Some(ns) => MatrixScope::Namespace(ns.to_string()),
+            None => MatrixScope::All,
+        };
+        let Ok(flipped) = flipped_pairs(self.before, self.after, &matrix_scope) else {
+            return Vec::new();
+        };
+        let item = |f: &Flipped| {
+            let (now, then) = if f.gained { ("denied", "allowed") } else { ("allowed", "denied") };
+            format!(
+                "{} → {}: {now} now ({}), {then} after ({})",
+                f.caller, f.destination, f.before, f.after
+            )
+        };
+        let lost: Vec<String> = flipped.iter().filter(|f| !f.gained).map(item).collect();
+        let gained: Vec<String> = flipped.iter().filter(|f| f.gained).map(item).collect();
+        let mut out = Vec::new();
+        if !lost.is_empty() {
+            out.push(
+                Check::new(
+                    Severity::Refuse,
+                    Some(&codes::AP_IDENTITY_WITHOUT_STRICT),
+                    "these callers would lose access: without mTLS their requests carry no peer \
+                     identity, so AuthorizationPolicy rules on principals or namespaces no longer \
+                     match them",
+                )
+                .items(lost),
+            );
+        }
+        if !gained.is_empty() {
+            out.push(
+                Check::new(
+                    Severity::Refuse,
+                    Some(&codes::AP_DENY_NEVER_MATCHES),
+                    "DENY policies would stop denying these callers: without mTLS their requests \
+                     carry no peer identity, so DENY rules on principals or namespaces no longer \
+                     match them",
+                )
+                .items(gained),
+            );
+        }
+        out
     }
 
     /// DM0306: a workload policy whose selector matches no pod.
