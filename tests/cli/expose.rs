@@ -2,6 +2,7 @@
 //! 4, reuse of gateways and VirtualServices, TLS, API versions, ownership, faults and dry runs.
 //! The Gateway API and `unexpose` have modules of their own.
 
+mod conflicts;
 mod gateway_api;
 mod inputs;
 mod safety;
@@ -153,23 +154,21 @@ fn an_existing_gateway_that_serves_the_host_is_reused() {
     assert_eq!(vs["spec"]["gateways"], json!(["public"]));
     assert_eq!(env.writes().len(), 1, "the shared gateway is not written");
 
-    // A gateway for another workload, or for other hosts, is not reused.
+    // A gateway for other hosts is not reused, and one beside it for every host is refused:
+    // Istio would use only one of the two (IST0145).
     let env = self::env();
     env.seed(&public_gateway("shop.example.com"));
-    let run = env.run(&["expose", "my-service"]).ok();
-    assert!(
-        env.server
-            .object("gateways.networking.istio.io", "default", "my-service-gateway")
-            .is_some()
-    );
+    let run = env.run(&["expose", "my-service"]).code(1);
     assert!(
         run.stderr.contains(
-            "warning: gateway default/public also serves * on port 80 for the same workload; \
-             Istio reports gateways that share a selector, port and host as conflicting (IST0145)"
+            "gateway default/my-service-gateway would serve * on port 80 on the same gateway \
+             pods (selector istio=ingressgateway) as gateway default/public serves \
+             shop.example.com on port 80"
         ),
         "{}",
         run.stderr
     );
+    assert!(env.writes().is_empty());
 }
 
 #[test]

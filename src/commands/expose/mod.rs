@@ -2,6 +2,7 @@
 //! step, with Istio's Gateway and VirtualService or the Gateway API's Gateway and HTTPRoute,
 //! then say where it can be reached. `unexpose SVC` takes it back.
 
+mod conflicts;
 mod gateway_api;
 mod ingress;
 mod istio;

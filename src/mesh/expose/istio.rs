@@ -106,29 +106,6 @@ pub fn gateway_gaps(gateway: &Value, exposure: &Exposure) -> Vec<String> {
     gaps
 }
 
-/// The `(port, host)` pairs two Gateways both serve: Istio reports Gateways with the same
-/// selector, port and overlapping hosts as conflicting (analyzer IST0145).
-pub fn shared_hosts(a: &Value, b: &Value) -> Vec<(u64, String)> {
-    let port = |s: &Value| s.pointer("/port/number").and_then(Value::as_u64);
-    let bare = |h: &str| h.split_once('/').map_or(h, |(_, h)| h).to_string();
-    let mut shared = Vec::new();
-    for sa in array(a, "/spec/servers") {
-        for sb in array(b, "/spec/servers").iter().filter(|sb| port(sb) == port(sa)) {
-            for ha in strings(sa, "/hosts").iter().map(|h| bare(h)) {
-                let overlaps = strings(sb, "/hosts")
-                    .iter()
-                    .map(|h| bare(h))
-                    .any(|hb| host_covers(&ha, &hb) || host_covers(&hb, &ha));
-                let entry = (port(sa).unwrap_or(0), ha);
-                if overlaps && !shared.contains(&entry) {
-                    shared.push(entry);
-                }
-            }
-        }
-    }
-    shared
-}
-
 /// How a VirtualService in `route_namespace` names the Gateway `namespace/name`.
 pub fn gateway_reference(route_namespace: &str, namespace: &str, name: &str) -> String {
     if route_namespace == namespace { name.to_string() } else { format!("{namespace}/{name}") }
@@ -524,18 +501,6 @@ mod tests {
         assert!(holds_only(&only, backend));
         let empty = remove_route(&only, backend).unwrap();
         assert!(!has_routes(&empty) && empty["spec"].get("http").is_none());
-    }
-
-    #[test]
-    fn gateways_overlap_on_a_port_when_a_host_covers_another() {
-        let gw = |port: u16, hosts: Value| json!({"spec": {"servers": [{"port": {"number": port}, "hosts": hosts}]}});
-        let ours = gw(80, json!(["shop.example.com"]));
-        assert_eq!(
-            shared_hosts(&ours, &gw(80, json!(["*/*.example.com"]))),
-            [(80, "shop.example.com".to_string())]
-        );
-        assert!(shared_hosts(&ours, &gw(443, json!(["*"]))).is_empty());
-        assert!(shared_hosts(&ours, &gw(80, json!(["api.example.com"]))).is_empty());
     }
 
     #[test]
