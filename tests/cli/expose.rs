@@ -201,6 +201,34 @@ fn exact_paths_rewrites_and_named_ports_reach_the_route() {
     );
 }
 
+#[test]
+fn a_prefix_rewritten_to_slash_matches_the_prefix_with_its_slash_and_exactly() {
+    let env = env();
+    env.seed(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\n\
+         spec:\n  ports: [{name: http, port: 8080}]\n",
+    );
+    let run = env
+        .run(&["expose", "api", "--host", "api.example.com", "--path", "/v1", "--rewrite", "/"])
+        .ok();
+    assert!(
+        run.stderr.contains("the route matches /v1/ and exactly /v1 instead"),
+        "{}",
+        run.stderr
+    );
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "api");
+    let route = &vs["spec"]["http"][0];
+    assert_eq!(route["match"], json!([{"uri": {"prefix": "/v1/"}}, {"uri": {"exact": "/v1"}}]));
+    assert_eq!(route["rewrite"], json!({"uri": "/"}));
+
+    // After the prefix `/`, the rewrite gets the slash it took.
+    let run = env.run(&["expose", "api", "--host", "api.example.com", "--rewrite", "/x"]).ok();
+    assert!(run.stderr.contains("/x/ is written"), "{}", run.stderr);
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "api");
+    assert_eq!(vs["spec"]["http"][0]["rewrite"], json!({"uri": "/x/"}));
+    assert_eq!(vs["spec"]["http"].as_array().unwrap().len(), 1, "{vs}");
+}
+
 const FRONTEND: &str = r#"
 apiVersion: networking.istio.io/v1
 kind: VirtualService
