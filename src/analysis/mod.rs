@@ -4,7 +4,7 @@
 
 pub mod authz;
 pub mod codes;
-mod conflicts;
+pub mod conflicts;
 mod finding;
 pub(crate) mod injection;
 mod input;

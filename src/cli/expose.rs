@@ -88,6 +88,11 @@ pub struct UnexposeArgs {
     #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
     pub cluster_domain: String,
 
+    /// Succeed when the Service does not exist and nothing was exposed for it, as kubectl
+    /// delete --ignore-not-found does
+    #[arg(long)]
+    pub ignore_not_found: bool,
+
     #[command(flatten)]
     pub write: WriteArgs,
 }

@@ -2,6 +2,7 @@
 //! 4, reuse of gateways and VirtualServices, TLS, API versions, ownership, faults and dry runs.
 //! The Gateway API and `unexpose` have modules of their own.
 
+mod conflicts;
 mod gateway_api;
 mod inputs;
 mod safety;
@@ -153,23 +154,21 @@ fn an_existing_gateway_that_serves_the_host_is_reused() {
     assert_eq!(vs["spec"]["gateways"], json!(["public"]));
     assert_eq!(env.writes().len(), 1, "the shared gateway is not written");
 
-    // A gateway for another workload, or for other hosts, is not reused.
+    // A gateway for other hosts is not reused, and one beside it for every host is refused:
+    // Istio would use only one of the two (IST0145).
     let env = self::env();
     env.seed(&public_gateway("shop.example.com"));
-    let run = env.run(&["expose", "my-service"]).ok();
-    assert!(
-        env.server
-            .object("gateways.networking.istio.io", "default", "my-service-gateway")
-            .is_some()
-    );
+    let run = env.run(&["expose", "my-service"]).code(1);
     assert!(
         run.stderr.contains(
-            "warning: gateway default/public also serves * on port 80 for the same workload; \
-             Istio reports gateways that share a selector, port and host as conflicting (IST0145)"
+            "gateway default/my-service-gateway would serve * on port 80 on the same gateway \
+             pods (selector istio=ingressgateway) as gateway default/public serves \
+             shop.example.com on port 80"
         ),
         "{}",
         run.stderr
     );
+    assert!(env.writes().is_empty());
 }
 
 #[test]
@@ -200,6 +199,34 @@ fn exact_paths_rewrites_and_named_ports_reach_the_route() {
     assert!(
         stored(&env, "gateways.networking.istio.io", "default", "api-gateway")["spec"].is_object()
     );
+}
+
+#[test]
+fn a_prefix_rewritten_to_slash_matches_the_prefix_with_its_slash_and_exactly() {
+    let env = env();
+    env.seed(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\n\
+         spec:\n  ports: [{name: http, port: 8080}]\n",
+    );
+    let run = env
+        .run(&["expose", "api", "--host", "api.example.com", "--path", "/v1", "--rewrite", "/"])
+        .ok();
+    assert!(
+        run.stderr.contains("the route matches /v1/ and exactly /v1 instead"),
+        "{}",
+        run.stderr
+    );
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "api");
+    let route = &vs["spec"]["http"][0];
+    assert_eq!(route["match"], json!([{"uri": {"prefix": "/v1/"}}, {"uri": {"exact": "/v1"}}]));
+    assert_eq!(route["rewrite"], json!({"uri": "/"}));
+
+    // After the prefix `/`, the rewrite gets the slash it took.
+    let run = env.run(&["expose", "api", "--host", "api.example.com", "--rewrite", "/x"]).ok();
+    assert!(run.stderr.contains("/x/ is written"), "{}", run.stderr);
+    let vs = stored(&env, "virtualservices.networking.istio.io", "default", "api");
+    assert_eq!(vs["spec"]["http"][0]["rewrite"], json!({"uri": "/x/"}));
+    assert_eq!(vs["spec"]["http"].as_array().unwrap().len(), 1, "{vs}");
 }
 
 const FRONTEND: &str = r#"

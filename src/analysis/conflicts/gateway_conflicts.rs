@@ -33,6 +33,13 @@ fn bare_host(h: &str) -> &str {
     h.split_once('/').map_or(h, |(_, host)| host)
 }
 
+/// The servers of `a` that share port and bind with a server of `b` and have a host that
+/// overlaps one of its hosts: those Istio reports as conflicting when both Gateways configure
+/// the same gateway pods. `expose` uses it to never write such a Gateway.
+pub fn conflicting_servers<'a>(a: &'a [Server], b: &[Server]) -> Vec<&'a Server> {
+    a.iter().filter(|s| b.iter().any(|t| servers_conflict(s, t))).collect()
+}
+
 /// Whether two servers share port and bind and have an overlapping host.
 fn servers_conflict(a: &Server, b: &Server) -> bool {
     let bind = |s: &Server| s.bind.clone().unwrap_or_default();
@@ -125,5 +132,10 @@ mod tests {
         assert!(!servers_conflict(&a, &server(443, &["foo.example.com"], None)));
         assert!(!servers_conflict(&a, &server(80, &["bar.example.com"], None)));
         assert!(!servers_conflict(&a, &server(80, &["foo.example.com"], Some("10.0.0.1"))));
+        let ours = [server(80, &["*"], None), server(443, &["shop.example.com"], None)];
+        let theirs = [server(80, &["*.example.com"], None)];
+        let clash = conflicting_servers(&ours, &theirs);
+        assert_eq!(clash.len(), 1);
+        assert_eq!(clash[0].port.number, 80);
     }
 }

@@ -12,7 +12,7 @@ mod vs_gateway_merges;
 mod vs_host_conflicts;
 
 pub use dr_conflicts::DestinationRuleConflicts;
-pub use gateway_conflicts::GatewayConflicts;
+pub use gateway_conflicts::{GatewayConflicts, conflicting_servers};
 pub use pa_level_conflicts::PeerAuthenticationLevelConflicts;
 pub use pa_workload_conflicts::PeerAuthenticationWorkloadConflicts;
 pub use shadowed_routes::ShadowedRoutes;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use serde_json::{Map, Value, json};
 
-use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
+use super::{
+    Notes, Plan, Prepared, conflicts, ingress, list_objects, name_of, ours_from, qualified,
+};
 use crate::{
     cluster::{
         Cluster, Resource, Scope, kinds,
@@ -57,12 +59,19 @@ pub(super) async fn prepare(
     };
     let listed = async {
         match &plan.gateway {
-            Some(_) => Ok(Vec::new()),
-            None => list_objects(cluster, &gateways, Scope::Namespace(ns)).await,
+            Some(_) => Ok(None),
+            None => conflicts::list_gateways(cluster, &gateways, ns).await.map(Some),
         }
     };
     let (named, listed, virtual_services) =
         tokio::try_join!(named, listed, list_objects(cluster, &services, Scope::Namespace(ns)))?;
+    let listed = match listed {
+        Some((listed, note)) => {
+            conflicts::note_scope(note, notes);
+            listed
+        }
+        None => Vec::new(),
+    };
 
     let chosen = match (&plan.gateway, named) {
         (Some(r), Some(found)) => use_named(&r.to_string(), found, exposure, &gateways, notes)?,
@@ -79,7 +88,7 @@ pub(super) async fn prepare(
 
     let mut intents = Vec::new();
     if let Some(object) = &chosen.write {
-        warn_overlaps(object, &chosen, &listed, notes);
+        conflicts::refuse_conflicts(object, &listed, exposure)?;
         intents.push(Intent::Apply {
             resource: gateways,
             object: object.clone(),
@@ -110,30 +119,6 @@ pub(super) async fn prepare(
     })
 }
 
-/// Warns about the other Gateways of the namespace for the same workload that serve the same
-/// hosts on the same ports as the one about to be written.
-fn warn_overlaps(object: &Value, chosen: &Chosen, listed: &[Value], notes: &mut Notes) {
-    for other in listed.iter().filter(|g| name_of(g) != chosen.name) {
-        if istio::selector_of(other) != chosen.selector {
-            continue;
-        }
-        let shared: Vec<String> = istio::shared_hosts(object, other)
-            .into_iter()
-            .map(|(port, host)| format!("{host} on port {port}"))
-            .collect();
-        if !shared.is_empty() {
-            notes.warn(&format!(
-                "gateway {} also serves {} for the same workload; Istio reports gateways that \
-                 share a selector, port and host as conflicting (IST0145): route through it with \
-                 --gateway {}",
-                qualified(other),
-                shared.join(", "),
-                qualified(other)
-            ));
-        }
-    }
-}
-
 /// `--gateway NS/NAME`: it must already serve every host and port.
 fn use_named(
     reference: &str,
@@ -144,9 +129,16 @@ fn use_named(
 ) -> anyhow::Result<Chosen> {
     let gaps = istio::gateway_gaps(&gateway, exposure);
     if !gaps.is_empty() {
+        // Whether the hosts are served on port 80 at all, or only TLS is missing.
+        let plain = Exposure { tls: None, ..exposure.clone() };
+        let fix = if istio::gateway_gaps(&gateway, &plain).is_empty() {
+            "add the HTTPS server (and redirect) to it, or leave out --tls-secret to route plain \
+             HTTP through it"
+        } else {
+            "pass --host with a host it serves, or add a server for the host to it"
+        };
         return Err(UsageError::new(format!(
-            "gateway {reference} does not serve {}; pass --host with a host it serves, or leave \
-             out --gateway to use a gateway of this Service's own",
+            "gateway {reference} does not serve {}; {fix}; nothing was written",
             gaps.join(", ")
         ))
         .into());
@@ -174,9 +166,9 @@ fn choose(
 ) -> anyhow::Result<Chosen> {
     let ns = exposure.namespace();
     let own_name = exposure.gateway_name();
-    let own = listed.iter().find(|g| name_of(g) == own_name);
+    let own = conflicts::in_namespace(listed, ns, &own_name);
     let chosen = |g: &Value, write: Option<Value>| Chosen {
-        namespace: ns.to_string(),
+        namespace: text(g, "/metadata/namespace").to_string(),
         name: name_of(g).to_string(),
         selector: if write.is_some() { plan.selector.clone() } else { istio::selector_of(g) },
         live: Some(g.clone()),
@@ -214,12 +206,7 @@ fn choose(
         .into());
     }
 
-    let mut reusable: Vec<&Value> = listed
-        .iter()
-        .filter(|g| istio::selector_of(g) == plan.selector)
-        .filter(|g| istio::gateway_gaps(g, exposure).is_empty())
-        .collect();
-    reusable.sort_by_key(|g| name_of(g));
+    let reusable = conflicts::reusable(listed, &plan.selector, exposure);
     if let Some(gateway) = reusable.first() {
         notes.note(&format!(
             "reusing gateway {}: it already serves {} on port {HTTP_PORT}",

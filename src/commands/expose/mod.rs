@@ -2,6 +2,7 @@
 //! step, with Istio's Gateway and VirtualService or the Gateway API's Gateway and HTTPRoute,
 //! then say where it can be reached. `unexpose SVC` takes it back.
 
+mod conflicts;
 mod gateway_api;
 mod ingress;
 mod istio;
@@ -79,6 +80,9 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
         );
     }
 
+    if api == Api::Istio {
+        note_rewrite(&exposure, &mut notes);
+    }
     let prepared = match api {
         Api::Istio => {
             istio::prepare(&cluster, &plan, &exposure, args.write.force, &mut notes).await?
@@ -118,6 +122,27 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
         ui.text(&text)?;
     }
     Ok(status)
+}
+
+/// Says how the route keeps the slash Istio's prefix rewrite would lose or double.
+fn note_rewrite(exposure: &crate::mesh::expose::Exposure, notes: &mut Notes) {
+    use crate::mesh::expose::istio::{rewrite_uri, uri_matches};
+    let (Some(given), Some(written)) = (&exposure.rewrite, rewrite_uri(exposure)) else {
+        return;
+    };
+    let path = exposure.path.path();
+    if uri_matches(exposure).len() > 1 {
+        notes.note(&format!(
+            "Istio replaces the matched prefix with the rewrite, so prefix {path} rewritten to \
+             {given} would forward {path}/foo as {given}/foo with a doubled slash; the route \
+             matches {path}/ and exactly {path} instead"
+        ));
+    } else if written != *given {
+        notes.note(&format!(
+            "Istio replaces the matched prefix {path} with the rewrite, so --rewrite {given} \
+             would join it to the rest of the path without a slash; {written} is written"
+        ));
+    }
 }
 
 /// `--api`, else Istio when `networking.istio.io` is served, else the Gateway API when only it

@@ -10,7 +10,7 @@ use crate::{
     cli::{GlobalArgs, UnexposeArgs},
     cluster::{Cluster, Kind, Resource, Scope, kinds, ownership::is_ours},
     commands::writes::{Intent, Writer},
-    error::ExitStatus,
+    error::{ExitStatus, UsageError},
     mesh::{
         expose::{self, Backend},
         validate::{self, ResultExt, ValidationError, k8s::validate_dns1123_label},
@@ -93,6 +93,19 @@ pub async fn run(
         plan(&cluster, api, &backend, &mut removal).await?;
     }
     if removal.intents.is_empty() && removal.kept.is_empty() {
+        // As kubectl delete: an unknown name is NotFound unless --ignore-not-found. Routes left
+        // for a Service since deleted were found above and are removed all the same.
+        let services = cluster.resource(&kinds::SERVICE).await?;
+        let exists = cluster.get(&services, Some(&ns), &args.service).await?.is_some();
+        if !exists && !args.ignore_not_found {
+            return Err(UsageError::new(format!(
+                "service {:?} not found in namespace {ns}, and no route to it was added by \
+                 kubectl debatemesh expose (kubectl get services -n {ns} lists them; \
+                 --ignore-not-found makes this a success)",
+                args.service
+            ))
+            .into());
+        }
         ui.note(&format!(
             "nothing to remove: no route to {ns}/{} was added by kubectl debatemesh expose",
             args.service

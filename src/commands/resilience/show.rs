@@ -86,6 +86,10 @@ pub struct RouteView {
     /// `namespace/name`, or `None` when no VirtualService is for the host.
     pub virtual_service: Option<String>,
     pub route: String,
+    /// The Gateways (`namespace/name`) whose traffic the route applies to; empty for the
+    /// mesh's routes, which apply to calls between workloads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<String>,
     pub settings: Vec<Setting>,
 }
 
@@ -122,9 +126,11 @@ pub async fn run(
     let target = Target::new(&args.service, cluster.namespace(), &args.cluster_domain);
     let live = read::collect(&cluster, &target, ui).await?;
 
-    let vss = select::virtual_services(&target, &live.virtual_services).named;
+    let found = select::virtual_services(&target, &live.virtual_services);
+    let vss = found.named;
     let drs = select::destination_rules(&target, &live.destination_rules).named;
-    let effective = describe(&target, &vss, &drs, &live);
+    let mut effective = describe(&target, &vss, &drs, &live);
+    effective.routes.extend(gateway_routes(&target, &found.gateway, &live));
     warn::live_traps(&target, &vss, &drs, &live, ui);
     match format {
         Format::Json => ui.json(&effective)?,
@@ -146,6 +152,7 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
             routes.push(RouteView {
                 virtual_service: Some(qualified(object)),
                 route: traps::route_label(route.name.as_deref(), index),
+                gateways: Vec::new(),
                 settings: route_settings(route, live),
             });
         }
@@ -155,6 +162,7 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
         routes.push(RouteView {
             virtual_service: None,
             route: "(default route)".into(),
+            gateways: Vec::new(),
             settings: route_settings(&bare, live),
         });
     }
@@ -198,6 +206,37 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
         routes,
         destinations,
     }
+}
+
+/// The routes of VirtualServices bound only to Gateways that send to the Service alone (such
+/// as those `expose` writes): Istio applies them to requests through those Gateways, not to
+/// calls inside the mesh, so each is labelled with its Gateways.
+pub fn gateway_routes(target: &Target, vss: &[&Value], live: &Live) -> Vec<RouteView> {
+    let mut routes = Vec::new();
+    for object in vss {
+        let Ok(vs) = serde_json::from_value::<VirtualService>((*object).clone()) else { continue };
+        let ns = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+        let gateways: Vec<String> = crate::mesh::expose::istio::bound_gateways(object)
+            .into_iter()
+            .map(|(gns, name)| format!("{gns}/{name}"))
+            .collect();
+        let raw = object.pointer("/spec/http").and_then(Value::as_array);
+        for (index, route) in vs.spec.http.iter().enumerate() {
+            let sends = raw
+                .and_then(|r| r.get(index))
+                .is_some_and(|r| select::sends_only_to(r, target, ns));
+            if !sends || !traps::forwards(route) {
+                continue;
+            }
+            routes.push(RouteView {
+                virtual_service: Some(qualified(object)),
+                route: traps::route_label(route.name.as_deref(), index),
+                gateways: gateways.clone(),
+                settings: route_settings(route, live),
+            });
+        }
+    }
+    routes
 }
 
 fn subset_endpoints(endpoints: &[Labels], selector: &Labels) -> usize {
@@ -318,10 +357,14 @@ pub fn render(effective: &Effective) -> String {
             .virtual_service
             .as_ref()
             .map_or_else(|| "(no VirtualService)".to_string(), |n| format!("VirtualService {n}"));
+        let label = match route.gateways.as_slice() {
+            [] => route.route.clone(),
+            gateways => format!("{} (through gateway {})", route.route, gateways.join(", ")),
+        };
         for s in &route.settings {
             rows.push(vec![
                 resource.clone(),
-                route.route.clone(),
+                label.clone(),
                 s.field.clone(),
                 shown(&s.value),
                 s.source.word().into(),

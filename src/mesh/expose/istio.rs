@@ -106,29 +106,6 @@ pub fn gateway_gaps(gateway: &Value, exposure: &Exposure) -> Vec<String> {
     gaps
 }
 
-/// The `(port, host)` pairs two Gateways both serve: Istio reports Gateways with the same
-/// selector, port and overlapping hosts as conflicting (analyzer IST0145).
-pub fn shared_hosts(a: &Value, b: &Value) -> Vec<(u64, String)> {
-    let port = |s: &Value| s.pointer("/port/number").and_then(Value::as_u64);
-    let bare = |h: &str| h.split_once('/').map_or(h, |(_, h)| h).to_string();
-    let mut shared = Vec::new();
-    for sa in array(a, "/spec/servers") {
-        for sb in array(b, "/spec/servers").iter().filter(|sb| port(sb) == port(sa)) {
-            for ha in strings(sa, "/hosts").iter().map(|h| bare(h)) {
-                let overlaps = strings(sb, "/hosts")
-                    .iter()
-                    .map(|h| bare(h))
-                    .any(|hb| host_covers(&ha, &hb) || host_covers(&hb, &ha));
-                let entry = (port(sa).unwrap_or(0), ha);
-                if overlaps && !shared.contains(&entry) {
-                    shared.push(entry);
-                }
-            }
-        }
-    }
-    shared
-}
-
 /// How a VirtualService in `route_namespace` names the Gateway `namespace/name`.
 pub fn gateway_reference(route_namespace: &str, namespace: &str, name: &str) -> String {
     if route_namespace == namespace { name.to_string() } else { format!("{namespace}/{name}") }
@@ -186,9 +163,9 @@ pub fn virtual_service(
 pub fn route(exposure: &Exposure) -> Value {
     let mut route = json!({
         "name": exposure.route_name(),
-        "match": [uri_match(&exposure.path)],
+        "match": uri_matches(exposure),
     });
-    if let Some(rewrite) = &exposure.rewrite {
+    if let Some(rewrite) = rewrite_uri(exposure) {
         route["rewrite"] = json!({"uri": rewrite});
     }
     route["route"] = json!([{"destination": {
@@ -196,6 +173,34 @@ pub fn route(exposure: &Exposure) -> Value {
         "port": {"number": exposure.port},
     }}]);
     route
+}
+
+/// The route's matches. Istio's `rewrite.uri` replaces the matched prefix as a string
+/// (<https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRewrite>),
+/// so prefix `/v1` rewritten to `/` would turn `/v1/foo` into `//foo`. When the rewrite ends
+/// in `/` and the prefix does not, the route matches the prefix with its slash (`/v1/`, the
+/// separator then being replaced too) and the bare path exactly (`/v1`), which gives `/foo`
+/// and `/`.
+pub fn uri_matches(exposure: &Exposure) -> Vec<Value> {
+    match (&exposure.path, rewrite_uri(exposure)) {
+        (PathRule::Prefix(p), Some(r)) if r.ends_with('/') && !p.ends_with('/') => {
+            vec![json!({"uri": {"prefix": format!("{p}/")}}), json!({"uri": {"exact": p}})]
+        }
+        (path, _) => vec![uri_match(path)],
+    }
+}
+
+/// The `rewrite.uri` written for `exposure`: `--rewrite` as given, except that after a prefix
+/// ending in `/` a rewrite gets the `/` the prefix took (prefix `/` rewritten to `/x` would
+/// turn `/foo` into `/xfoo`; `/x/` gives `/x/foo`).
+pub fn rewrite_uri(exposure: &Exposure) -> Option<String> {
+    let rewrite = exposure.rewrite.as_ref()?;
+    match &exposure.path {
+        PathRule::Prefix(p) if p.ends_with('/') && !rewrite.ends_with('/') => {
+            Some(format!("{rewrite}/"))
+        }
+        _ => Some(rewrite.clone()),
+    }
 }
 
 fn uri_match(path: &PathRule) -> Value {
@@ -328,9 +333,9 @@ fn merged(existing: &Value, exposure: &Exposure, ours: bool) -> Value {
     let Some(route) = next.as_object_mut() else { return self::route(exposure) };
     if ours {
         route.insert("name".into(), json!(exposure.route_name()));
-        route.insert("match".into(), json!([uri_match(&exposure.path)]));
+        route.insert("match".into(), json!(uri_matches(exposure)));
     }
-    set_rewrite(route, exposure.rewrite.as_deref());
+    set_rewrite(route, rewrite_uri(exposure).as_deref());
     let destinations = route.get_mut("route").and_then(Value::as_array_mut);
     match destinations {
         Some(list) if !list.is_empty() => {
@@ -488,12 +493,51 @@ mod tests {
         let next = add_route(&with_retries, &e).unwrap().unwrap();
         let routes = array(&next, "/spec/http");
         assert_eq!(routes.len(), 1);
-        assert_eq!(routes[0]["match"], json!([{"uri": {"prefix": "/new"}}]));
+        assert_eq!(
+            routes[0]["match"],
+            json!([{"uri": {"prefix": "/new/"}}, {"uri": {"exact": "/new"}}])
+        );
         assert_eq!(routes[0]["rewrite"], json!({"uri": "/"}));
         assert_eq!(routes[0]["retries"], json!({"attempts": 3}));
         e.rewrite = None;
         let back = add_route(&next, &e).unwrap().unwrap();
         assert!(back["spec"]["http"][0].get("rewrite").is_none());
+    }
+
+    /// The path Istio forwards for `request` through `route`: the first matching entry, its
+    /// matched prefix (or the whole path, for `exact`) replaced by `rewrite.uri`.
+    fn forwarded(route: &Value, request: &str) -> Option<String> {
+        let uri = route["rewrite"]["uri"].as_str();
+        array(route, "/match").iter().find_map(|m| {
+            let rest = if let Some(e) = m["uri"]["exact"].as_str() {
+                (request == e).then_some("")
+            } else {
+                request.strip_prefix(m["uri"]["prefix"].as_str()?)
+            }?;
+            Some(match uri {
+                Some(r) => format!("{r}{rest}"),
+                None => request.to_string(),
+            })
+        })
+    }
+
+    #[test]
+    fn rewrites_give_the_paths_a_user_means() {
+        let cases = [
+            ("/v1", "/", "/v1/foo", Some("/foo")),
+            ("/v1", "/", "/v1", Some("/")),
+            ("/v1", "/", "/v1foo", None),
+            ("/v1", "/v2", "/v1/foo", Some("/v2/foo")),
+            ("/", "/x", "/foo", Some("/x/foo")),
+            ("/api/", "/v2", "/api/foo", Some("/v2/foo")),
+            ("/api/", "/v2/", "/api/foo", Some("/v2/foo")),
+        ];
+        for (path, rewrite, request, want) in cases {
+            let mut e = exposure(&["*"], prefix(path));
+            e.rewrite = Some(rewrite.into());
+            let r = route(&e);
+            assert_eq!(forwarded(&r, request).as_deref(), want, "{path} -> {rewrite}: {r}");
+        }
     }
 
     #[test]
@@ -524,18 +568,6 @@ mod tests {
         assert!(holds_only(&only, backend));
         let empty = remove_route(&only, backend).unwrap();
         assert!(!has_routes(&empty) && empty["spec"].get("http").is_none());
-    }
-
-    #[test]
-    fn gateways_overlap_on_a_port_when_a_host_covers_another() {
-        let gw = |port: u16, hosts: Value| json!({"spec": {"servers": [{"port": {"number": port}, "hosts": hosts}]}});
-        let ours = gw(80, json!(["shop.example.com"]));
-        assert_eq!(
-            shared_hosts(&ours, &gw(80, json!(["*/*.example.com"]))),
-            [(80, "shop.example.com".to_string())]
-        );
-        assert!(shared_hosts(&ours, &gw(443, json!(["*"]))).is_empty());
-        assert!(shared_hosts(&ours, &gw(80, json!(["api.example.com"]))).is_empty());
     }
 
     #[test]

@@ -117,7 +117,8 @@ pub struct Found<'a> {
     /// Objects bound only to gateways, for other hosts, with routes that send to the Service
     /// alone (such as those `expose` writes): the Service's traffic from outside the mesh.
     pub gateway: Vec<&'a Value>,
-    /// Objects whose only hold on the Service is a wildcard host, with that host.
+    /// Objects that apply inside the mesh whose only hold on the Service is a wildcard host,
+    /// with that host.
     pub wildcards: Vec<(&'a Value, String)>,
 }
 
@@ -130,6 +131,9 @@ pub fn virtual_services<'a>(target: &Target, items: &'a [Value]) -> Found<'a> {
             found.named.push(item);
         } else if is_gateway_only(item) && routes_to(item, target) {
             found.gateway.push(item);
+        } else if is_gateway_only(item) {
+            // Bound to gateways alone, its hosts are those requests to the gateway carry: a
+            // wildcard there does not cover the Service's mesh host.
         } else if let Some(h) = hosts(item).iter().find(|h| target.is_covered_by(h)) {
             found.wildcards.push((item, (*h).to_string()));
         }
@@ -207,7 +211,7 @@ mod tests {
         let gateway: Vec<String> = found.gateway.iter().map(|v| qualified(v)).collect();
         assert_eq!(gateway, ["shop/f"], "bound to gateways only, with a route to cart alone");
         let wildcards: Vec<String> = found.wildcards.iter().map(|(v, _)| qualified(v)).collect();
-        assert_eq!(wildcards, ["shop/d", "shop/g", "shop/h"]);
+        assert_eq!(wildcards, ["shop/d", "shop/g"], "shop/h is for the gateway alone");
 
         let rules = vec![
             json!({"metadata": {"namespace": "shop", "name": "r"}, "spec": {"host": "cart"}}),

@@ -152,3 +152,22 @@ fn unexpose_removes_gateway_api_objects_too() {
     );
     assert_eq!(env.server.objects("httproutes", Some("default")), Vec::<serde_json::Value>::new());
 }
+
+#[test]
+fn an_unknown_service_is_not_found_as_kubectl_delete_says_unless_ignored() {
+    let env = env();
+    env.run(&["unexpose", "nosuch"])
+        .code(2)
+        .one_error_line("service \"nosuch\" not found in namespace default, and no route to it");
+    assert!(env.writes().is_empty());
+    let run = env.run(&["unexpose", "nosuch", "--ignore-not-found"]).ok();
+    assert!(run.stderr.contains("note: nothing to remove"), "{}", run.stderr);
+
+    // Routes left for a Service since deleted are still removed.
+    env.run(&["expose", "my-service", "--path", "/my-service"]).ok();
+    env.server.remove("services", "default", "my-service").expect("the Service was stored");
+    env.run(&["unexpose", "my-service"]).ok();
+    assert!(env.server.object(VS, "default", "my-service").is_none());
+    assert!(env.server.object(GW, "default", "my-service-gateway").is_none());
+    env.run(&["unexpose", "my-service"]).code(2);
+}

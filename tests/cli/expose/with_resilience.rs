@@ -221,3 +221,38 @@ fn a_virtual_service_someone_else_made_under_the_name_is_refused_naming_its_make
     );
     assert!(env.writes().is_empty());
 }
+
+#[test]
+fn show_labels_the_gateway_route_and_a_gateway_wildcard_is_not_said_to_cover_the_mesh() {
+    let env = env();
+    // The guide's gateway VirtualService for `*`, with no route to my-service.
+    env.seed(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\n\
+         metadata: {name: web-vs, namespace: default}\nspec:\n  hosts: ['*']\n  \
+         gateways: [my-gateway]\n  http:\n  - route: [{destination: {host: web}}]\n",
+    );
+    env.run(&["expose", "my-service", "--host", "shop.example.com"]).ok();
+    let run = resilience(&env, SETTINGS).ok();
+    assert!(!run.stderr.contains("also covers"), "{}", run.stderr);
+
+    let run = env.run(&["resilience", "show", "my-service", "-o", "json"]).ok();
+    let shown: Value = serde_json::from_str(&run.stdout).unwrap();
+    let routes = shown["routes"].as_array().unwrap();
+    let mesh: Vec<&Value> = routes.iter().filter(|r| r.get("gateways").is_none()).collect();
+    let through: Vec<&Value> = routes.iter().filter(|r| r.get("gateways").is_some()).collect();
+    assert_eq!(mesh.len(), 1, "{routes:#?}");
+    assert_eq!(through.len(), 1, "{routes:#?}");
+    assert_eq!(through[0]["gateways"], json!(["default/my-service-gateway"]));
+    assert_eq!(through[0]["virtualService"], "default/my-service");
+    let timeout = |r: &Value| {
+        r["settings"].as_array().unwrap().iter().find(|s| s["field"] == "timeout").cloned()
+    };
+    assert_eq!(timeout(through[0]).unwrap()["value"], "2s");
+
+    let table = env.run(&["resilience", "show", "my-service"]).ok();
+    assert!(
+        table.stdout.contains("route \"my-service\" (through gateway default/my-service-gateway)"),
+        "{}",
+        table.stdout
+    );
+}
