@@ -66,7 +66,15 @@ fn unknown_kinds_are_skipped_and_counted() {
         "{}",
         run.stderr
     );
-    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+    assert!(run.stdout.contains("in 1 object\n"), "{}", run.stdout);
+    let one = write(
+        &env,
+        "one.yaml",
+        "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f, namespace: a}\n",
+    );
+    let run = env.run(&["check", "-f", &one, "--no-defaults"]).ok();
+    assert!(run.stderr.contains("skipped 1 object of kinds"), "{}", run.stderr);
+    assert!(run.stdout.contains("in 0 objects\n"), "{}", run.stdout);
 }
 
 #[test]
@@ -78,7 +86,7 @@ fn folders_stdin_and_lists_are_read() {
     let dir = env.dir.path().join("in");
     let dir = dir.to_str().unwrap();
     let run = env.run(&["check", "-f", dir, "--no-defaults"]).ok();
-    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+    assert!(run.stdout.contains("in 1 object\n"), "{}", run.stdout);
     let run = env.run(&["check", "-f", dir, "-R", "--no-defaults"]).ok();
     assert!(run.stdout.contains("in 2 objects"), "{}", run.stdout);
 

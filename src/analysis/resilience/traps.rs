@@ -21,6 +21,7 @@ use super::super::codes::{self, Code};
 use crate::mesh::destination_rule::{DestinationRuleSpec, OutlierDetection, Subset, TrafficPolicy};
 use crate::mesh::validate::parse_go_duration;
 use crate::mesh::virtual_service::{HttpRetry, HttpRoute};
+use crate::output::count;
 
 /// Istio's retry conditions for a route without a retry policy.
 pub const ISTIO_DEFAULT_RETRY_ON: &str =
@@ -136,21 +137,39 @@ pub fn retry_budget(route: &HttpRoute, mesh_default: Option<&HttpRetry>) -> Opti
     if budget <= timeout {
         return None;
     }
-    let fit = (timeout / per_try).max(1);
+    // Each try starts when the one before it times out (back-off aside): at 0, perTryTimeout,
+    // 2 × perTryTimeout... A try starts only before the route timeout, and the last to start
+    // gets only what is left of it.
+    let started = timeout.div_ceil(per_try).min(tries);
+    let left = timeout - (started - 1) * per_try;
+    let outcome = match (started < tries, left < per_try) {
+        (true, true) => format!(
+            "so only {started} of the {tries} tries start and the last of them is cut short at {} \
+             (it gets {})",
+            show_ms(timeout),
+            show_ms(left)
+        ),
+        (true, false) => format!("so only {started} of the {tries} tries start"),
+        _ => format!(
+            "so the last of the {tries} tries is cut short at {} (it gets {})",
+            show_ms(timeout),
+            show_ms(left)
+        ),
+    };
+    let whole = (timeout / per_try).max(1);
     Some(Trap::new(
         &codes::RETRY_BUDGET_EXCEEDS_TIMEOUT,
         format!(
-            "perTryTimeout {} × (1 + {} attempts) = {} is longer than the route timeout {}, so \
-             at most {fit} of the {tries} tries can run",
+            "perTryTimeout {} × (1 + {}) = {} is longer than the route timeout {}, {outcome}",
             show_ms(per_try),
-            retries.attempts,
+            count(retries.attempts as usize, "attempt", "attempts"),
             show_ms(budget),
             show_ms(timeout)
         ),
         format!(
             "set timeout to at least {}, or lower attempts to {} or perTryTimeout to {}",
             show_ms(budget),
-            fit - 1,
+            whole - 1,
             show_ms((timeout / tries).max(1))
         ),
     ))
@@ -234,9 +253,9 @@ pub fn retries_non_idempotent(route: &HttpRoute) -> Option<Trap> {
     Some(Trap::new(
         &codes::RETRIES_NON_IDEMPOTENT,
         format!(
-            "{} retries on {} apply to {which}: a request the service already handled may be \
-             sent again",
-            retries.attempts, retries.retry_on
+            "{} on {} apply to {which}: a request the service already handled may be sent again",
+            count(retries.attempts as usize, "retry", "retries"),
+            retries.retry_on
         ),
         "match the idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) in this route and give \
          writes a route of their own with retries.attempts: 0, or retry only on \
@@ -261,8 +280,8 @@ pub fn default_retries(route: &HttpRoute, mesh_default: Option<&HttpRetry>) -> O
     Some(Trap::new(
         &codes::DEFAULT_RETRIES,
         format!(
-            "no retries block, so {whose}: {} retries on {}{}, whatever the method",
-            retries.attempts,
+            "no retries block, so {whose}: {} on {}{}, whatever the method",
+            count(retries.attempts as usize, "retry", "retries"),
             retries.retry_on,
             if retries.source == RetrySource::Istio { " (503)" } else { "" }
         ),
@@ -286,8 +305,8 @@ pub fn retries_without_per_try_timeout(route: &HttpRoute) -> Option<Trap> {
     Some(Trap::new(
         &codes::RETRIES_WITHOUT_PER_TRY_TIMEOUT,
         format!(
-            "{} retries without perTryTimeout: {then}, leaving no time to retry",
-            retries.attempts
+            "{} without perTryTimeout: {then}, leaving no time to retry",
+            count(retries.attempts as usize, "retry", "retries")
         ),
         "set retries.perTryTimeout (kubectl debatemesh resilience SVC --per-try-timeout D)".into(),
     ))
@@ -362,6 +381,28 @@ pub fn ejectable(od: &OutlierDetection, endpoints: usize) -> usize {
         .unwrap_or(0)
 }
 
+/// What to set `maxEjectionPercent` to with `endpoints` hosts so Envoy ejects at least one and
+/// never all: it ejects a host only while `100 × ejected / endpoints` stays within the
+/// percentage (Istio sets no `always_eject_one_host`). With one endpoint no value does both.
+pub fn ejection_percent_advice(endpoints: usize) -> String {
+    if endpoints < 2 {
+        return "with 1 endpoint any maxEjectionPercent below 100 ejects nothing and 100 ejects \
+                it: run more replicas"
+            .into();
+    }
+    let low = 100_usize.div_ceil(endpoints);
+    let high = 100 * (endpoints - 1) / endpoints;
+    let of = count(endpoints, "endpoint", "endpoints");
+    if low == high {
+        format!("set maxEjectionPercent to {low} (of {of}, Envoy then ejects one and never all)")
+    } else {
+        format!(
+            "set maxEjectionPercent between {low} and {high} (of {of}, Envoy then ejects at \
+             least one and never all)"
+        )
+    }
+}
+
 /// DM0704: with few endpoints and no `minHealthPercent`, every endpoint can be ejected.
 pub fn eject_all_few_endpoints(od: &OutlierDetection, endpoints: usize) -> Option<Trap> {
     let e = effective_outlier(od);
@@ -375,15 +416,17 @@ pub fn eject_all_few_endpoints(od: &OutlierDetection, endpoints: usize) -> Optio
     Some(Trap::new(
         &codes::EJECT_ALL_FEW_ENDPOINTS,
         format!(
-            "maxEjectionPercent {} with {endpoints} endpoint{} and no minHealthPercent: outlier \
-             detection can eject every endpoint, and requests then fail with 503 for at least \
+            "maxEjectionPercent {} with {} and no minHealthPercent: outlier detection can \
+             eject every endpoint, and requests then fail with 503 for at least \
              baseEjectionTime {ejection}",
             e.max_ejection_percent,
-            if endpoints == 1 { "" } else { "s" }
+            count(endpoints, "endpoint", "endpoints"),
         ),
-        "lower maxEjectionPercent (e.g. 50), or set minHealthPercent (e.g. 50) so Envoy keeps \
-         sending to every endpoint once too few are healthy"
-            .into(),
+        format!(
+            "{}; or set minHealthPercent (e.g. 50) so Envoy keeps sending to every endpoint once \
+             too few are healthy",
+            ejection_percent_advice(endpoints)
+        ),
     ))
 }
 
@@ -440,8 +483,29 @@ mod tests {
         let long = route(json!({"retries": retries(3, "3s", "5xx"), "timeout": "10s"}));
         let trap = retry_budget(&long, None).unwrap();
         assert_eq!(trap.code.code, "DM0701");
-        assert!(trap.message.contains("= 12s") && trap.message.contains("at most 3 of the 4"));
+        assert!(trap.message.contains("= 12s"), "{}", trap.message);
+        assert!(
+            trap.message.contains("the last of the 4 tries is cut short at 10s (it gets 1s)"),
+            "tries start at 0s, 3s, 6s and 9s: {}",
+            trap.message
+        );
         assert!(trap.fix.contains("at least 12s"), "{}", trap.fix);
+        let guide = route(json!({"retries": retries(3, "4s", "5xx"), "timeout": "10s"}));
+        let trap = retry_budget(&guide, None).unwrap();
+        assert!(
+            trap.message.contains(
+                "only 3 of the 4 tries start and the last of them is cut short at 10s (it gets 2s)"
+            ),
+            "tries start at 0s, 4s and 8s: {}",
+            trap.message
+        );
+        assert!(trap.fix.contains("lower attempts to 1 or perTryTimeout to 2500ms"));
+        let even = route(json!({"retries": retries(3, "5s", "5xx"), "timeout": "10s"}));
+        let trap = retry_budget(&even, None).unwrap();
+        assert!(trap.message.ends_with("so only 2 of the 4 tries start"), "{}", trap.message);
+        let one = route(json!({"retries": retries(1, "8s", "5xx"), "timeout": "10s"}));
+        let trap = retry_budget(&one, None).unwrap();
+        assert!(trap.message.contains("(1 + 1 attempt)"), "{}", trap.message);
         let exact = route(json!({"retries": retries(4, "2s", "5xx"), "timeout": "10s"}));
         assert!(retry_budget(&exact, None).is_none(), "2s × 5 = 10s is not beyond 10s");
         let no_timeout = route(json!({"retries": retries(3, "30s", "5xx")}));
@@ -500,6 +564,11 @@ mod tests {
         let trap = retries_without_per_try_timeout(&without).unwrap();
         assert_eq!(trap.code.code, "DM0706");
         assert!(trap.message.contains("10s"), "{}", trap.message);
+        let one = route(json!({"retries": {"attempts": 1, "retryOn": "5xx"}}));
+        let trap = retries_without_per_try_timeout(&one).unwrap();
+        assert!(trap.message.starts_with("1 retry without"), "{}", trap.message);
+        let trap = retries_non_idempotent(&one).unwrap();
+        assert!(trap.message.starts_with("1 retry on 5xx"), "{}", trap.message);
         assert!(
             retries_without_per_try_timeout(&route(json!({"retries": retries(3, "2s", "5xx")})))
                 .is_none()
@@ -527,6 +596,21 @@ mod tests {
         let off = outlier(json!({"consecutive5xxErrors": 0, "maxEjectionPercent": 100}));
         assert_eq!(ejectable(&off, 2), 0);
         assert!(eject_all_few_endpoints(&off, 2).is_none());
+    }
+
+    /// Each value advised ejects one endpoint and never all, by `ejectable`'s rule.
+    #[test]
+    fn ejection_advice_ejects_one_and_never_all() {
+        assert!(ejection_percent_advice(1).contains("run more replicas"));
+        assert!(ejection_percent_advice(2).contains("set maxEjectionPercent to 50 "));
+        assert!(ejection_percent_advice(4).contains("between 25 and 75"));
+        for n in 2..=FEW_ENDPOINTS {
+            for pct in [100_usize.div_ceil(n), 100 * (n - 1) / n] {
+                let od = outlier(json!({"maxEjectionPercent": pct}));
+                let k = ejectable(&od, n);
+                assert!(k >= 1 && k < n, "{pct}% of {n} ejects {k}");
+            }
+        }
     }
 
     #[test]
