@@ -64,6 +64,15 @@ impl ObjRef {
             name: name.to_string(),
         }
     }
+
+    /// Whether this resource belongs to namespace `ns`: it lives there, or it is the
+    /// cluster-scoped Namespace object of that name (its labels decide injection there).
+    pub fn belongs_to(&self, ns: &str) -> bool {
+        match &self.namespace {
+            Some(own) => own == ns,
+            None => self.kind == "Namespace" && self.name == ns,
+        }
+    }
 }
 
 impl fmt::Display for ObjRef {
@@ -126,5 +135,19 @@ impl Finding {
     /// The total order of output: level, then resource, then code, then message.
     pub fn sort_key(&self) -> (Level, &ObjRef, &'static str, &str) {
         (self.code.level, &self.resource, self.code.code, &self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_belongs_to_itself_and_namespaced_objects_to_theirs() {
+        assert!(ObjRef::new("Namespace", None, "shop").belongs_to("shop"));
+        assert!(!ObjRef::new("Namespace", None, "shop").belongs_to("default"));
+        assert!(ObjRef::new("Pod", Some("shop"), "cart").belongs_to("shop"));
+        assert!(!ObjRef::new("Pod", Some("default"), "shop").belongs_to("shop"));
+        assert!(!ObjRef::new("MutatingWebhookConfiguration", None, "shop").belongs_to("shop"));
     }
 }

@@ -100,7 +100,7 @@ pub struct Options {
     pub suppressions: Vec<Suppression>,
     /// The least severe level to report.
     pub threshold: Level,
-    /// Only report findings about resources in this namespace.
+    /// Only report findings about resources in this namespace, or about the namespace itself.
     pub namespace: Option<String>,
 }
 
@@ -135,7 +135,7 @@ pub fn analyze_with(
     let mut report = Report::default();
     for finding in findings {
         let in_scope = match &options.namespace {
-            Some(ns) => finding.resource.namespace.as_deref() == Some(ns.as_str()),
+            Some(ns) => finding.resource.belongs_to(ns),
             None => true,
         };
         if in_scope {

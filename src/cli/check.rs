@@ -19,8 +19,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Check every namespace (default: the current one; with -f and no -n, everything in the
-    /// files)
+    /// Check every namespace (default: the current one, objects in it and its Namespace; with
+    /// -f and no -n, everything in the files)
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
 

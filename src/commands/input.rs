@@ -100,7 +100,8 @@ async fn load_inner(
         let total: usize = skipped.values().sum();
         let kinds: Vec<String> = skipped.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
         ui.note(&format!(
-            "skipped {total} objects of kinds this tool does not analyze: {}",
+            "skipped {} of kinds this tool does not analyze: {}",
+            crate::output::count(total, "object", "objects"),
             kinds.join(", ")
         ));
     }

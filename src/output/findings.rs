@@ -64,14 +64,14 @@ pub fn summary(report: &Report, context: &Context) -> String {
         if n == 1 || word == "info" { format!("{n} {word}") } else { format!("{n} {word}s") }
     };
     let mut text = if report.findings().is_empty() {
-        format!("no problems found in {} objects", context.objects)
+        format!("no problems found in {}", super::count(context.objects, "object", "objects"))
     } else {
         format!(
-            "{}, {}, {} in {} objects",
+            "{}, {}, {} in {}",
             plural(report.count(Level::Error), "error"),
             plural(report.count(Level::Warning), "warning"),
             plural(report.count(Level::Info), "info"),
-            context.objects
+            super::count(context.objects, "object", "objects")
         )
     };
     let mut hidden = Vec::new();

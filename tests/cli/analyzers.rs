@@ -8,6 +8,7 @@
 //!   source: https://istio.io/latest/docs/reference/config/analysis/ist0101/
 //!   codes: [DM0101]          # findings of these codes must be exactly `expect`
 //!   defaults: false          # add the offline defaults (ingress gateway...)?
+//!   namespace: shop          # report as `check -n shop` does (everything when absent)
 //!   fixture: |
 //!     ...
 //!   expect:
@@ -43,6 +44,8 @@ struct Case {
     expect: Vec<String>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
 fn grid_files() -> Vec<std::path::PathBuf> {
@@ -85,7 +88,9 @@ fn run_grid() -> usize {
                 add_offline_defaults(&mut builder);
             }
             let snapshot = builder.finish();
-            let analysis = analysis::analyze(&snapshot, &analysis::Options::default());
+            let options =
+                analysis::Options { namespace: case.namespace.clone(), ..Default::default() };
+            let analysis = analysis::analyze(&snapshot, &options);
             let got: BTreeSet<String> = analysis
                 .report
                 .findings()

@@ -249,11 +249,11 @@ fn odd_files_that_are_not_bad_input_give_their_real_outcome() {
          example.com/v1 Widget ×1\n"
     );
     // A byte-order mark and CRLF line ends are plain YAML.
-    assert_eq!(check("bom-crlf.yaml").ok().stdout, "no problems found in 1 objects\n");
+    assert_eq!(check("bom-crlf.yaml").ok().stdout, "no problems found in 1 object\n");
     // `spec: ~` is an object with nothing set.
-    assert_eq!(check("null-spec.yaml").ok().stdout, "no problems found in 1 objects\n");
+    assert_eq!(check("null-spec.yaml").ok().stdout, "no problems found in 1 object\n");
     // check reads what objects mean; a name the API server would refuse is its to refuse.
-    assert_eq!(check("bad-name.yaml").ok().stdout, "no problems found in 1 objects\n");
+    assert_eq!(check("bad-name.yaml").ok().stdout, "no problems found in 1 object\n");
 
     // Megabytes of one valid value are read like any other file.
     let big = env.dir.path().join("big.yaml");

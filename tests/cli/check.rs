@@ -66,7 +66,15 @@ fn unknown_kinds_are_skipped_and_counted() {
         "{}",
         run.stderr
     );
-    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+    assert!(run.stdout.contains("in 1 object\n"), "{}", run.stdout);
+    let one = write(
+        &env,
+        "one.yaml",
+        "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: f, namespace: a}\n",
+    );
+    let run = env.run(&["check", "-f", &one, "--no-defaults"]).ok();
+    assert!(run.stderr.contains("skipped 1 object of kinds"), "{}", run.stderr);
+    assert!(run.stdout.contains("in 0 objects\n"), "{}", run.stdout);
 }
 
 #[test]
@@ -78,7 +86,7 @@ fn folders_stdin_and_lists_are_read() {
     let dir = env.dir.path().join("in");
     let dir = dir.to_str().unwrap();
     let run = env.run(&["check", "-f", dir, "--no-defaults"]).ok();
-    assert!(run.stdout.contains("in 1 objects"), "{}", run.stdout);
+    assert!(run.stdout.contains("in 1 object\n"), "{}", run.stdout);
     let run = env.run(&["check", "-f", dir, "-R", "--no-defaults"]).ok();
     assert!(run.stdout.contains("in 2 objects"), "{}", run.stdout);
 
@@ -230,4 +238,60 @@ fn live_and_files_give_the_same_findings() {
     assert!(!a.is_empty());
     assert_eq!(a, b, "files and cluster disagree");
     assert_eq!(from_files.code, live.code);
+}
+
+/// `-n NS` keeps the findings about the Namespace object NS, live and from files, so a CI gate
+/// on one namespace fails when its injection label asks for a revision nothing serves.
+#[test]
+fn scoping_to_a_namespace_keeps_the_findings_on_that_namespace() {
+    let fixture = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n\
+                   metadata: {name: istio-sidecar-injector-1-20, labels: {istio.io/rev: 1-20}}\n---\n\
+                   apiVersion: v1\nkind: Namespace\n\
+                   metadata: {name: shop, labels: {istio.io/rev: canary}}\n---\n\
+                   apiVersion: v1\nkind: Namespace\n\
+                   metadata: {name: other, labels: {istio.io/rev: canary}}\n";
+    let env = Env::new();
+    env.seed(fixture);
+    let file = write(&env, "ns.yaml", fixture);
+    for args in [
+        vec!["check", "-n", "shop", "-o", "json"],
+        vec!["check", "-f", &file, "--no-defaults", "-n", "shop", "-o", "json"],
+    ] {
+        let run = env.run(&args).code(1);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let found: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "DM0502")
+            .map(|f| f["resource"]["name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(found, ["shop"], "{args:?}: {}", run.stdout);
+    }
+}
+
+/// A route bound to a gateway is resolved by the gateway's pods (here in istio-system): a
+/// DestinationRule exported only to its own namespace gives them no subset, over the cluster.
+#[test]
+fn a_subset_the_gateway_pods_cannot_see_is_an_error_over_the_cluster() {
+    let env = Env::new();
+    env.seed(crate::expose::GUIDE);
+    for example in ["examples/gateway.yaml", "examples/virtual-service.yaml"] {
+        env.seed(&std::fs::read_to_string(example).unwrap());
+    }
+    let dr = write(
+        &env,
+        "dr.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n\
+         metadata: {name: my-service-dr, namespace: default}\nspec:\n  \
+         host: my-service.default.svc.cluster.local\n  exportTo: [\".\"]\n  \
+         subsets: [{name: canary, labels: {version: v1}}]\n",
+    );
+    let run = env.run(&["check", "-f", &dr, "--use-cluster", "-A"]).code(1);
+    let line = run.stdout.lines().find(|l| l.contains("DM0105")).unwrap_or_else(|| {
+        panic!("DM0105 expected:\n{}", run.stdout);
+    });
+    assert!(line.contains("Gateway default/my-gateway in namespace istio-system"), "{line}");
+    assert!(line.contains("DestinationRule default/my-service-dr defines it"), "{line}");
+    assert!(run.stdout.contains("Add namespace istio-system to spec.exportTo"), "{}", run.stdout);
 }

@@ -529,6 +529,12 @@ fn the_traps_are_warned_about_with_their_codes() {
     assert!(run.stderr.contains("= 20s is longer than the route timeout 10s"), "{}", run.stderr);
     assert!(run.stderr.contains("(DM0701)") && run.stderr.contains("(DM0705)"), "{}", run.stderr);
     assert!(run.stderr.contains("ejects nothing"), "10% of 2 endpoints:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("10 of 2 endpoints")
+            && run.stderr.contains("set maxEjectionPercent to 50 "),
+        "50% of 2 ejects one and never both, which DM0704 does not flag:\n{}",
+        run.stderr
+    );
 
     let timeout_only = env_with("");
     let run = resilience(&timeout_only, &["--timeout", "10s"]).ok();

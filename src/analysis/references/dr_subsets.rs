@@ -8,10 +8,12 @@
 //! subset is the host's endpoints whose labels contain the subset's labels. For a Service host
 //! the endpoints are the running pods its selector picks (istioctl matches against every pod
 //! in the cluster; we use the Service's own pods, which is what istiod builds the subset
-//! cluster from).
+//! cluster from). Files without pods are judged by the pod templates of the Deployments,
+//! StatefulSets and DaemonSets the Service selects, the pods a cluster running them would
+//! have.
 //!
 //! Limitations: only Kubernetes Service hosts are checked (wildcard hosts and ServiceEntry
-//! endpoints are not); a host with no pods at all is not reported; subsets using the
+//! endpoints are not); a host with neither pods nor pod templates is not reported; subsets using the
 //! topology labels istiod adds from Nodes and networks (`topology.kubernetes.io/*`,
 //! `topology.istio.io/*`, `kubernetes.io/hostname`) are skipped, since Nodes are not read.
 
@@ -21,7 +23,9 @@ use super::listed;
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::host::{parse_service_host, resolve_host};
 use crate::mesh::selector::is_subset;
+use crate::mesh::snapshot::{Workload, WorkloadRef};
 use crate::mesh::{Kind, snapshot::Snapshot};
+use crate::output::count;
 
 /// See the module documentation.
 pub struct DestinationRuleSubsets;
@@ -59,18 +63,29 @@ impl Analyzer for DestinationRuleSubsets {
             let host = resolve_host(&entry.spec.host, &entry.metadata.namespace, domain);
             let Some((name, ns)) = parse_service_host(&host, domain) else { continue };
             let Some(sid) = snap.services().id(ns, name) else { continue };
-            let pods = snap.pods_for_service(sid);
-            if pods.is_empty() {
+            // Its pods; from files without pods, the pod templates of its controllers.
+            let workloads: Vec<Workload> = snap
+                .workloads_for_service(sid)
+                .into_iter()
+                .filter(|w| !matches!(w.reference, WorkloadRef::Selector(_)))
+                .collect();
+            if workloads.is_empty() {
                 continue;
             }
+            let templates =
+                workloads.iter().all(|w| matches!(w.reference, WorkloadRef::Template(..)));
+            let what = if templates {
+                let names: Vec<&str> = workloads.iter().map(|w| w.name.as_ref()).collect();
+                let n = count(workloads.len(), "pod template", "pod templates");
+                format!("{n} ({})", listed(names))
+            } else {
+                count(workloads.len(), "pod", "pods")
+            };
             for (i, subset) in entry.spec.subsets.iter().enumerate() {
                 if subset.labels.keys().any(|k| is_topology_label(k)) {
                     continue;
                 }
-                let selected = pods
-                    .iter()
-                    .any(|&p| is_subset(&subset.labels, &snap.pods().at(p).metadata.labels));
-                if selected {
+                if workloads.iter().any(|w| is_subset(&subset.labels, &w.labels)) {
                     continue;
                 }
                 let wanted: Vec<String> =
@@ -79,18 +94,17 @@ impl Analyzer for DestinationRuleSubsets {
                     .labels
                     .keys()
                     .flat_map(|k| {
-                        pods.iter().filter_map(move |&p| {
-                            let value = snap.pods().at(p).metadata.label(k)?;
+                        workloads.iter().filter_map(move |w| {
+                            let value = w.labels.get(k)?;
                             Some(format!("{k}={value}"))
                         })
                     })
                     .collect();
                 let message = format!(
-                    "subset {} ({}) selects none of the {} pods of Service {ns}/{name} (they \
-                     carry {})",
+                    "subset {} ({}) selects none of the pods of Service {ns}/{name}: {what}, \
+                     carrying {}",
                     subset.name,
                     listed(&wanted),
-                    pods.len(),
                     listed(&seen)
                 );
                 let fix = match seen.iter().next() {

@@ -9,6 +9,7 @@ mod gateway_workloads;
 mod httproute_backends;
 mod httproute_parents;
 mod registry;
+mod routers;
 mod vs_destinations;
 mod vs_gateways;
 mod vs_subsets;

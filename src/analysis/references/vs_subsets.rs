@@ -1,22 +1,24 @@
 //! `virtualservice-subsets`: route destinations naming a subset that no DestinationRule for
-//! the host defines, as the client namespace's DestinationRule lookup sees them.
+//! the host defines, as the proxies that route by the VirtualService look it up.
 //!
 //! Codes: DM0105 (IST0101 "host+subset").
 //!
 //! Istio rule (istio/istio `pkg/config/analysis/analyzers/virtualservice/destinationrules.go`,
 //! and the lookup of `pilot/pkg/model/push_context.go` described in `mesh::dr_lookup`): the
-//! subset must be defined by the DestinationRule a client applies to the destination host:
-//! rules in the client's namespace first, then rules the Service's namespace exports to it,
-//! then rules the root namespace exports; the most specific host wins and rules for one host
-//! in one namespace merge their subsets. Clients are the VirtualService's namespace and the
+//! subset must be defined by the DestinationRule the routing proxy applies to the destination
+//! host: rules in the proxy's namespace first, then rules the Service's namespace exports to
+//! it, then rules the root namespace exports; the most specific host wins and rules for one
+//! host in one namespace merge their subsets. Without the subset's cluster the proxy answers
+//! 503. The routing proxies (`routers`) are the pods of each bound Gateway, in their own
+//! namespaces (often `istio-system`, which a rule exported only to `.` of another namespace
+//! does not reach), and for `mesh` the sidecars of the VirtualService's namespace and the
 //! namespaces it is exported to. A subset defined only by a rule with a `workloadSelector`
-//! counts, since the selected clients have it.
+//! counts for the clients it selects.
 //!
-//! Limitations: a gateway-bound VirtualService is judged from its own namespaces, not from
-//! the gateway workload's namespace (whose lookup can differ); istioctl instead accepts a
-//! subset from any namespace's rule for the host, whatever its `exportTo`.
+//! Decision: istioctl accepts a subset from any namespace's rule for the host, whatever its
+//! `exportTo`; we report what istiod's lookup gives.
 
-use super::registry::client_namespaces;
+use super::routers::{Router, routers};
 use super::{listed, route_destinations};
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::dr_lookup::effective_destination_rule;
@@ -48,47 +50,83 @@ impl Analyzer for VirtualServiceSubsets {
         let domain = snap.cluster_domain();
         for entry in snap.virtual_services() {
             let ns = entry.metadata.namespace.as_str();
-            let clients = client_namespaces(ns, &entry.spec.export_to);
+            let routers = routers(snap, entry);
             for d in route_destinations(&entry.spec) {
                 let Some(subset) = d.destination.subset.as_deref().filter(|s| !s.is_empty()) else {
                     continue;
                 };
                 let host = resolve_host(&d.destination.host, ns, domain);
                 let service_ns = parse_service_host(&host, domain).map(|(_, n)| n);
-                let missing: Vec<&str> = clients
+                let missing: Vec<&Router> = routers
                     .iter()
-                    .copied()
-                    .filter(|client| {
-                        let rule = effective_destination_rule(
-                            snap,
-                            client,
-                            &Labels::new(),
-                            &host,
-                            service_ns,
-                        );
-                        let merged =
-                            rule.is_some_and(|r| r.subsets.iter().any(|s| s.name == subset));
-                        !merged && !selector_rule_defines(snap, client, &host, subset)
-                    })
+                    .filter(|r| !sees_subset(snap, r, &host, service_ns, subset))
                     .collect();
-                if missing.is_empty() {
-                    continue;
-                }
+                let Some(first) = missing.first() else { continue };
+                let from: Vec<String> = missing.iter().map(|r| r.describe()).collect();
+                let hidden = hidden_definers(snap, &host, subset, &missing);
                 let message = format!(
-                    "{} sends to subset {subset} of {host}, but no DestinationRule that clients in \
-                     namespace {} apply to {host} defines it",
+                    "{} sends to subset {subset} of {host}, but no DestinationRule that {} \
+                     apply to {host} defines it{}, so they answer 503",
                     d.path,
-                    listed(&missing)
+                    listed(&from),
+                    if hidden.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} defines it but is not exported there)", listed(&hidden))
+                    }
                 );
-                let fix = format!(
-                    "Add subset {subset} (with the pods' labels, e.g. version: {subset}) to the \
-                     DestinationRule for {host} in namespace {}, or remove {}.destination.subset",
-                    missing[0], d.path
-                );
+                let fix = match hidden.first() {
+                    Some(rule) => format!(
+                        "Add namespace {} to spec.exportTo of {rule} (or remove exportTo), or \
+                         define subset {subset} in a DestinationRule in namespace {}",
+                        first.namespace, first.namespace
+                    ),
+                    None => format!(
+                        "Add subset {subset}, with labels the pods it should reach carry, to a \
+                         DestinationRule for {host} visible from namespace {}, or remove \
+                         {}.destination.subset",
+                        first.namespace, d.path
+                    ),
+                };
                 out.push(finding(&codes::VS_SUBSET_NOT_FOUND, entry, message).fix(fix));
             }
         }
     }
+}
+
+/// Whether `router` finds `subset` in the DestinationRule it applies to `host`.
+fn sees_subset(
+    snap: &Snapshot,
+    router: &Router,
+    host: &str,
+    service_ns: Option<&str>,
+    subset: &str,
+) -> bool {
+    let none = Labels::new();
+    let labels = router.labels.as_deref().unwrap_or(&none);
+    let rule = effective_destination_rule(snap, router.namespace, labels, host, service_ns);
+    if rule.is_some_and(|r| r.subsets.iter().any(|s| s.name == subset)) {
+        return true;
+    }
+    // Sidecars of a namespace: some of them may be selected by a rule with a selector.
+    router.labels.is_none() && selector_rule_defines(snap, router.namespace, host, subset)
+}
+
+/// `DestinationRule ns/name` of the rules for `host` that define `subset` but that none of
+/// `routers` applies (hidden by `exportTo`, or outside their lookup path).
+fn hidden_definers(snap: &Snapshot, host: &str, subset: &str, routers: &[&Router]) -> Vec<String> {
+    let domain = snap.cluster_domain();
+    snap.destination_rules()
+        .iter()
+        .filter(|dr| {
+            let own = dr.metadata.namespace.as_str();
+            dr.spec.workload_selector.is_none()
+                && dr.subset(subset).is_some()
+                && hosts_match(&resolve_host(&dr.spec.host, own, domain), host)
+                && !routers.iter().any(|r| r.namespace == own)
+        })
+        .map(|dr| format!("DestinationRule {}", dr.metadata.key()))
+        .collect()
 }
 
 /// Whether a DestinationRule with a workload selector in `namespace` defines `subset` for a

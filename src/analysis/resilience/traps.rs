@@ -21,6 +21,7 @@ use super::super::codes::{self, Code};
 use crate::mesh::destination_rule::{DestinationRuleSpec, OutlierDetection, Subset, TrafficPolicy};
 use crate::mesh::validate::parse_go_duration;
 use crate::mesh::virtual_service::{HttpRetry, HttpRoute};
+use crate::output::count;
 
 /// Istio's retry conditions for a route without a retry policy.
 pub const ISTIO_DEFAULT_RETRY_ON: &str =
@@ -136,21 +137,39 @@ pub fn retry_budget(route: &HttpRoute, mesh_default: Option<&HttpRetry>) -> Opti
     if budget <= timeout {
         return None;
     }
-    let fit = (timeout / per_try).max(1);
+    // Each try starts when the one before it times out (back-off aside): at 0, perTryTimeout,
+    // 2 × perTryTimeout... A try starts only before the route timeout, and the last to start
+    // gets only what is left of it.
+    let started = timeout.div_ceil(per_try).min(tries);
+    let left = timeout - (started - 1) * per_try;
+    let outcome = match (started < tries, left < per_try) {
+        (true, true) => format!(
+            "so only {started} of the {tries} tries start and the last of them is cut short at {} \
+             (it gets {})",
+            show_ms(timeout),
+            show_ms(left)
+        ),
+        (true, false) => format!("so only {started} of the {tries} tries start"),
+        _ => format!(
+            "so the last of the {tries} tries is cut short at {} (it gets {})",
+            show_ms(timeout),
+            show_ms(left)
+        ),
+    };
+    let whole = (timeout / per_try).max(1);
     Some(Trap::new(
         &codes::RETRY_BUDGET_EXCEEDS_TIMEOUT,
         format!(
-            "perTryTimeout {} × (1 + {} attempts) = {} is longer than the route timeout {}, so \
-             at most {fit} of the {tries} tries can run",
+            "perTryTimeout {} × (1 + {}) = {} is longer than the route timeout {}, {outcome}",
             show_ms(per_try),
-            retries.attempts,
+            count(retries.attempts as usize, "attempt", "attempts"),
             show_ms(budget),
             show_ms(timeout)
         ),
         format!(
             "set timeout to at least {}, or lower attempts to {} or perTryTimeout to {}",
             show_ms(budget),
-            fit - 1,
+            whole - 1,
             show_ms((timeout / tries).max(1))
         ),
     ))
@@ -234,9 +253,9 @@ pub fn retries_non_idempotent(route: &HttpRoute) -> Option<Trap> {
     Some(Trap::new(
         &codes::RETRIES_NON_IDEMPOTENT,
         format!(
-            "{} retries on {} apply to {which}: a request the service already handled may be \
-             sent again",
-            retries.attempts, retries.retry_on
+            "{} on {} apply to {which}: a request the service already handled may be sent again",
+            count(retries.attempts as usize, "retry", "retries"),
+            retries.retry_on
         ),
         "match the idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) in this route and give \
          writes a route of their own with retries.attempts: 0, or retry only on \
@@ -261,8 +280,8 @@ pub fn default_retries(route: &HttpRoute, mesh_default: Option<&HttpRetry>) -> O
     Some(Trap::new(
         &codes::DEFAULT_RETRIES,
         format!(
-            "no retries block, so {whose}: {} retries on {}{}, whatever the method",
-            retries.attempts,
+            "no retries block, so {whose}: {} on {}{}, whatever the method",
+            count(retries.attempts as usize, "retry", "retries"),
             retries.retry_on,
             if retries.source == RetrySource::Istio { " (503)" } else { "" }
         ),
@@ -286,8 +305,8 @@ pub fn retries_without_per_try_timeout(route: &HttpRoute) -> Option<Trap> {
     Some(Trap::new(
         &codes::RETRIES_WITHOUT_PER_TRY_TIMEOUT,
         format!(
-            "{} retries without perTryTimeout: {then}, leaving no time to retry",
-            retries.attempts
+            "{} without perTryTimeout: {then}, leaving no time to retry",
+            count(retries.attempts as usize, "retry", "retries")
         ),
         "set retries.perTryTimeout (kubectl debatemesh resilience SVC --per-try-timeout D)".into(),
     ))
@@ -362,6 +381,28 @@ pub fn ejectable(od: &OutlierDetection, endpoints: usize) -> usize {
         .unwrap_or(0)
 }
 
+/// What to set `maxEjectionPercent` to with `endpoints` hosts so Envoy ejects at least one and
+/// never all: it ejects a host only while `100 × ejected / endpoints` stays within the
+/// percentage (Istio sets no `always_eject_one_host`). With one endpoint no value does both.
+pub fn ejection_percent_advice(endpoints: usize) -> String {
+    if endpoints < 2 {
+        return "with 1 endpoint any maxEjectionPercent below 100 ejects nothing and 100 ejects \
+                it: run more replicas"
+            .into();
+    }
+    let low = 100_usize.div_ceil(endpoints);
+    let high = 100 * (endpoints - 1) / endpoints;
+    let of = count(endpoints, "endpoint", "endpoints");
+    if low == high {
+        format!("set maxEjectionPercent to {low} (of {of}, Envoy then ejects one and never all)")
+    } else {
+        format!(
+            "set maxEjectionPercent between {low} and {high} (of {of}, Envoy then ejects at \
+             least one and never all)"
+        )
+    }
+}
+
 /// DM0704: with few endpoints and no `minHealthPercent`, every endpoint can be ejected.
 pub fn eject_all_few_endpoints(od: &OutlierDetection, endpoints: usize) -> Option<Trap> {
     let e = effective_outlier(od);
@@ -375,15 +416,17 @@ pub fn eject_all_few_endpoints(od: &OutlierDetection, endpoints: usize) -> Optio
     Some(Trap::new(
         &codes::EJECT_ALL_FEW_ENDPOINTS,
         format!(
-            "maxEjectionPercent {} with {endpoints} endpoint{} and no minHealthPercent: outlier \
-             detection can eject every endpoint, and requests then fail with 503 for at least \
+            "maxEjectionPercent {} with {} and no minHealthPercent: outlier detection can \
+             eject every endpoint, and requests then fail with 503 for at least \
              baseEjectionTime {ejection}",
             e.max_ejection_percent,
-            if endpoints == 1 { "" } else { "s" }
+            count(endpoints, "endpoint", "endpoints"),
         ),
-        "lower maxEjectionPercent (e.g. 50), or set minHealthPercent (e.g. 50) so Envoy keeps \
-         sending to every endpoint once too few are healthy"
-            .into(),
+        format!(
+            "{}; or set minHealthPercent (e.g. 50) so Envoy keeps sending to every endpoint once \
+             too few are healthy",
+            ejection_percent_advice(endpoints)
+        ),
     ))
 }
 
@@ -412,147 +455,4 @@ pub fn gateway_errors_no_effect(od: &OutlierDetection) -> Option<Trap> {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn route(value: serde_json::Value) -> HttpRoute {
-        let mut value = value;
-        if value.get("route").is_none() && value.get("redirect").is_none() {
-            value["route"] = json!([{"destination": {"host": "cart"}}]);
-        }
-        serde_json::from_value(value).unwrap()
-    }
-
-    fn outlier(value: serde_json::Value) -> OutlierDetection {
-        serde_json::from_value(value).unwrap()
-    }
-
-    fn retries(attempts: i32, per_try: &str, retry_on: &str) -> serde_json::Value {
-        json!({"attempts": attempts, "perTryTimeout": per_try, "retryOn": retry_on})
-    }
-
-    #[test]
-    fn the_guide_fits_its_timeout_and_longer_tries_do_not() {
-        let guide = route(json!({"retries": retries(3, "2s", "5xx"), "timeout": "10s"}));
-        assert!(retry_budget(&guide, None).is_none(), "2s × 4 = 8s fits in 10s");
-        let long = route(json!({"retries": retries(3, "3s", "5xx"), "timeout": "10s"}));
-        let trap = retry_budget(&long, None).unwrap();
-        assert_eq!(trap.code.code, "DM0701");
-        assert!(trap.message.contains("= 12s") && trap.message.contains("at most 3 of the 4"));
-        assert!(trap.fix.contains("at least 12s"), "{}", trap.fix);
-        let exact = route(json!({"retries": retries(4, "2s", "5xx"), "timeout": "10s"}));
-        assert!(retry_budget(&exact, None).is_none(), "2s × 5 = 10s is not beyond 10s");
-        let no_timeout = route(json!({"retries": retries(3, "30s", "5xx")}));
-        assert!(retry_budget(&no_timeout, None).is_none(), "no route timeout by default");
-        let off = route(json!({"retries": {"attempts": 0}, "timeout": "1s"}));
-        assert!(retry_budget(&off, None).is_none());
-        let mesh: HttpRetry = serde_json::from_value(retries(2, "5s", "5xx")).unwrap();
-        let bare = route(json!({"timeout": "10s"}));
-        assert!(retry_budget(&bare, Some(&mesh)).is_some(), "the mesh default counts");
-    }
-
-    #[test]
-    fn retries_on_writes_are_found_from_the_method_matches() {
-        let any = route(json!({"retries": retries(3, "2s", "5xx,gateway-error,connect-failure")}));
-        let trap = retries_non_idempotent(&any).unwrap();
-        assert_eq!(trap.code.code, "DM0702");
-        assert!(trap.message.contains("any method"), "{}", trap.message);
-        let get = |m: serde_json::Value| {
-            route(json!({"match": [{"method": m}], "retries": retries(2, "1s", "5xx")}))
-        };
-        assert!(retries_non_idempotent(&get(json!({"exact": "GET"}))).is_none());
-        assert!(retries_non_idempotent(&get(json!({"exact": "POST"}))).is_some());
-        assert!(retries_non_idempotent(&get(json!({"prefix": "P"}))).is_some());
-        assert!(retries_non_idempotent(&get(json!({"prefix": "PU"}))).is_none());
-        assert!(retries_non_idempotent(&get(json!({"regex": "^(GET|HEAD)$"}))).is_none());
-        assert!(retries_non_idempotent(&get(json!({"regex": "GET|POST"}))).is_some());
-        assert!(retries_non_idempotent(&get(json!({"regex": "G.*"}))).is_some());
-        let two = route(json!({"match": [{"method": {"exact": "GET"}}, {"uri": {"prefix": "/"}}],
-                               "retries": retries(2, "1s", "5xx")}));
-        assert!(retries_non_idempotent(&two).is_some(), "a match without a method lets all in");
-        let safe =
-            route(json!({"retries": retries(2, "1s", "connect-failure,reset-before-request")}));
-        assert!(retries_non_idempotent(&safe).is_none(), "undelivered requests are safe to repeat");
-        assert!(retries_non_idempotent(&route(json!({}))).is_none(), "the default is DM0703's");
-    }
-
-    #[test]
-    fn routes_without_retries_get_the_default_unless_the_mesh_turns_it_off() {
-        let bare = route(json!({}));
-        let trap = default_retries(&bare, None).unwrap();
-        assert!(trap.message.contains("2 retries on connect-failure"), "{}", trap.message);
-        let off: HttpRetry = serde_json::from_value(json!({"attempts": 0})).unwrap();
-        assert!(default_retries(&bare, Some(&off)).is_none());
-        let mesh: HttpRetry = serde_json::from_value(json!({"attempts": 4})).unwrap();
-        assert!(default_retries(&bare, Some(&mesh)).unwrap().message.contains("mesh config"));
-        assert!(default_retries(&route(json!({"redirect": {"uri": "/x"}})), None).is_none());
-        let set = route(json!({"retries": {"attempts": 1}}));
-        assert!(default_retries(&set, None).is_none());
-        assert_eq!(effective_retries(&set, None).retry_on, ISTIO_DEFAULT_RETRY_ON);
-    }
-
-    #[test]
-    fn retries_need_a_per_try_timeout() {
-        let without =
-            route(json!({"retries": {"attempts": 3, "retryOn": "5xx"}, "timeout": "10s"}));
-        let trap = retries_without_per_try_timeout(&without).unwrap();
-        assert_eq!(trap.code.code, "DM0706");
-        assert!(trap.message.contains("10s"), "{}", trap.message);
-        assert!(
-            retries_without_per_try_timeout(&route(json!({"retries": retries(3, "2s", "5xx")})))
-                .is_none()
-        );
-        assert!(
-            retries_without_per_try_timeout(&route(json!({"retries": {"attempts": 0}}))).is_none()
-        );
-    }
-
-    #[test]
-    fn ejection_limits_follow_envoy() {
-        let all = outlier(json!({"consecutive5xxErrors": 5, "maxEjectionPercent": 100}));
-        assert_eq!(ejectable(&all, 3), 3);
-        assert_eq!(eject_all_few_endpoints(&all, 3).unwrap().code.code, "DM0704");
-        assert!(eject_all_few_endpoints(&all, 6).is_none(), "more than a few endpoints");
-        assert!(eject_all_few_endpoints(&all, 0).is_none(), "no endpoints to judge");
-        let guarded = outlier(json!({"maxEjectionPercent": 100, "minHealthPercent": 50}));
-        assert!(eject_all_few_endpoints(&guarded, 2).is_none());
-        let half = outlier(json!({"maxEjectionPercent": 50}));
-        assert_eq!(ejectable(&half, 3), 1);
-        assert!(eject_all_few_endpoints(&half, 2).is_none());
-        let default = outlier(json!({}));
-        assert_eq!(ejectable(&default, 3), 0, "10% of 3 hosts is no host");
-        assert_eq!(ejectable(&default, 10), 1);
-        let off = outlier(json!({"consecutive5xxErrors": 0, "maxEjectionPercent": 100}));
-        assert_eq!(ejectable(&off, 2), 0);
-        assert!(eject_all_few_endpoints(&off, 2).is_none());
-    }
-
-    #[test]
-    fn gateway_errors_must_be_below_5xx_errors() {
-        let same = outlier(json!({"consecutive5xxErrors": 5, "consecutiveGatewayErrors": 5}));
-        assert_eq!(gateway_errors_no_effect(&same).unwrap().code.code, "DM0705");
-        let default_5xx = outlier(json!({"consecutiveGatewayErrors": 7}));
-        let trap = gateway_errors_no_effect(&default_5xx).unwrap();
-        assert!(trap.message.contains("default 5"), "{}", trap.message);
-        let below = outlier(json!({"consecutive5xxErrors": 5, "consecutiveGatewayErrors": 3}));
-        assert!(gateway_errors_no_effect(&below).is_none());
-        let only = outlier(json!({"consecutive5xxErrors": 0, "consecutiveGatewayErrors": 3}));
-        assert!(gateway_errors_no_effect(&only).is_none(), "5xx ejection off");
-    }
-
-    #[test]
-    fn every_outlier_block_of_a_rule_is_found() {
-        let spec: DestinationRuleSpec = serde_json::from_value(json!({
-            "host": "cart",
-            "trafficPolicy": {"outlierDetection": {}, "portLevelSettings": [
-                {"port": {"number": 8080}, "outlierDetection": {"interval": "1s"}}]},
-            "subsets": [{"name": "v2", "labels": {"v": "2"},
-                         "trafficPolicy": {"outlierDetection": {}}}, {"name": "v1"}]
-        }))
-        .unwrap();
-        let scopes: Vec<String> = outlier_blocks(&spec).into_iter().map(|b| b.0).collect();
-        assert_eq!(scopes, ["trafficPolicy", "trafficPolicy port 8080", "subset v2"]);
-    }
-}
+mod tests;

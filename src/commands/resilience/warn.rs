@@ -134,11 +134,11 @@ fn outlier_traps(object: &Value, live: &Live, ui: &mut Ui) {
         if ejects && endpoints > 0 && traps::ejectable(outlier, endpoints) == 0 {
             let percent = effective.max_ejection_percent;
             ui.warn(&format!(
-                "{what}: maxEjectionPercent {percent} of {endpoints} endpoints is less than one \
-                 endpoint, and Envoy ejects a host only while the ejected stay within that \
-                 share, so outlier detection ejects nothing; raise maxEjectionPercent to at \
-                 least {}",
-                100_usize.div_ceil(endpoints)
+                "{what}: maxEjectionPercent {percent} of {} is less than one endpoint, and \
+                 Envoy ejects a host only while the ejected stay within that share, so outlier \
+                 detection ejects nothing; {}",
+                crate::output::count(endpoints, "endpoint", "endpoints"),
+                traps::ejection_percent_advice(endpoints)
             ));
         }
     }
