@@ -15,8 +15,8 @@ use crate::{
     cluster::{Cluster, snapshot::LoadOptions},
     error::UsageError,
     mesh::{
-        manifest::{ManifestError, read_manifest},
-        snapshot::{Added, Snapshot, SnapshotBuilder, add_offline_defaults},
+        manifest::{add_documents, read_manifest},
+        snapshot::{Snapshot, SnapshotBuilder, add_offline_defaults},
     },
     output::Ui,
 };
@@ -226,15 +226,7 @@ fn parse_files(
         let manifest =
             read_manifest(&file.name, &file.bytes).map_err(|e| UsageError::new(e.to_string()))?;
         documents += manifest.documents.len();
-        let mut errors = manifest.errors;
-        let mut stored = 0;
-        for doc in manifest.documents {
-            match builder.add_value(doc.value, doc.origin) {
-                Ok(Added::Object(_)) => stored += 1,
-                Ok(_) => {}
-                Err(e) => errors.push(ManifestError::from(e)),
-            }
-        }
+        let (stored, errors) = add_documents(&mut builder, manifest);
         if let Some(first) = errors.first() {
             let more = match errors.len() {
                 1 => String::new(),

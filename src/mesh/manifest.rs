@@ -182,7 +182,15 @@ pub fn load_manifest(
     path: &str,
     bytes: &[u8],
 ) -> Result<(usize, Vec<ManifestError>), ManifestError> {
-    let manifest = read_manifest(path, bytes)?;
+    Ok(add_documents(builder, read_manifest(path, bytes)?))
+}
+
+/// Adds a manifest's documents to `builder`: how many became objects, and the problems of the
+/// manifest and of the documents that could not be added.
+pub fn add_documents(
+    builder: &mut SnapshotBuilder,
+    manifest: Manifest,
+) -> (usize, Vec<ManifestError>) {
     let mut errors = manifest.errors;
     let mut stored = 0;
     for doc in manifest.documents {
@@ -192,7 +200,7 @@ pub fn load_manifest(
             Err(e) => errors.push(e.into()),
         }
     }
-    Ok((stored, errors))
+    (stored, errors)
 }
 
 impl Manifest {
