@@ -12,7 +12,7 @@ mod sidecar_revisions;
 pub use ns_labels::NamespaceInjectionLabels;
 pub use ns_not_injected::NamespaceNotInjected;
 pub use pod_sidecars::PodSidecars;
-pub use revisions::InjectionRevisions;
+pub use revisions::{InjectionRevisions, UnservedRevision, unserved_revision};
 pub use sidecar_revisions::SidecarRevisions;
 
 use std::collections::BTreeMap;
