@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// Namespaces that are never labelled without `--force`.
-const PROTECTED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+const PROTECTED: &[&str] = crate::analysis::injection::PROTECTED_NAMESPACES;
 
 /// What the user asked for, validated before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{mode_of, requested_revision};
+use super::{do_not_inject, is_protected, mode_of, requested_revision};
 use crate::analysis::references::listed;
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::injection::MeshMode;
@@ -111,7 +111,15 @@ impl Analyzer for InjectionRevisions {
             let Some(unserved) = unserved_revision(snap.revisions(), &mode, &labels) else {
                 continue;
             };
-            let (message, fix) = (unserved.message(), unserved.fix(ns));
+            let fix = match is_protected(snap, ns) {
+                true => format!(
+                    "{}: remove its injection label (kubectl label namespace {ns} \
+                     istio-injection- istio.io/rev-)",
+                    do_not_inject(ns)
+                ),
+                false => unserved.fix(ns),
+            };
+            let message = unserved.message();
             out.push(finding(&codes::INJECTION_REVISION_NOT_SERVED, entry, message).fix(fix));
         }
     }
