@@ -146,7 +146,7 @@ codes! {
 
     STRICT_WITHOUT_SIDECAR = "DM0301", "StrictMtlsWithoutSidecar", Warning, None,
         "STRICT mTLS applies to pods without a sidecar, so nothing enforces it",
-        "Inject the sidecar (kubectl debatemesh inject NS --restart), or exclude the workload";
+        "Inject the sidecar (kubectl debatemesh inject NS --restart; a bare pod is deleted and recreated), or exclude the workload; never inject kube-system or the control-plane namespace";
     DR_PLAINTEXT_TO_STRICT = "DM0302", "DestinationRuleTlsBreaksStrictMtls", Error, Some("IST0113"),
         "A DestinationRule sends plaintext or non-Istio TLS to a server that requires Istio mTLS",
         "Set trafficPolicy.tls.mode: ISTIO_MUTUAL for the host, or remove the tls block";
@@ -208,16 +208,16 @@ codes! {
         "Install that revision, or relabel the namespace with a served one (kubectl debatemesh inject NS --revision REV)";
     POD_MISSING_SIDECAR = "DM0503", "PodMissingSidecar", Warning, Some("IST0103"),
         "A pod in an injected namespace runs without a sidecar",
-        "Restart its workload (kubectl debatemesh inject NS --restart)";
+        "Restart its workload (kubectl debatemesh inject NS --restart), or delete and recreate a bare pod";
     POD_SIDECAR_NOT_INJECTED = "DM0504", "PodSidecarInUninjectedNamespace", Warning, None,
         "A pod runs a sidecar although its namespace is no longer injected",
-        "Restart its workload to drop the sidecar, or re-enable injection";
+        "Restart its workload (or delete and recreate a bare pod) to drop the sidecar, or re-enable injection";
     NAMESPACE_NOT_INJECTED = "DM0505", "NamespaceNotInjected", Info, Some("IST0102"),
         "A namespace with workloads is not enabled for injection",
         "Enable injection (kubectl debatemesh inject NS) or label it istio-injection=disabled";
     POD_SIDECAR_REVISION_MISMATCH = "DM0506", "PodSidecarRevisionMismatch", Warning, None,
         "A pod's sidecar comes from another revision than its namespace asks for",
-        "Restart its workload to get the sidecar of the namespace's revision";
+        "Restart its workload (or delete and recreate a bare pod) to get the sidecar of the namespace's revision";
 
     PORT_NAME_NO_PROTOCOL = "DM0601", "PortNameGivesNoProtocol", Info, Some("IST0118"),
         "A Service port's name and appProtocol give no protocol, so Istio guesses it from traffic",

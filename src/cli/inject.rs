@@ -39,7 +39,8 @@ pub struct InjectArgs {
     #[arg(long)]
     pub disable: bool,
 
-    /// Restart the Deployments, StatefulSets and DaemonSets whose pods no longer match
+    /// Restart the Deployments, StatefulSets and DaemonSets whose pods no longer match (refused
+    /// without --force when no injector webhook serves the revision)
     #[arg(long)]
     pub restart: bool,
 

@@ -5,19 +5,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
+    analysis::injection::{UnservedRevision, unserved_revision},
     cli::{DryRun, GlobalArgs, InjectArgs},
     cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, WriteMode, kinds, ownership},
-    commands::writes,
+    commands::{
+        inject_restart::{
+            find_mismatches, list_pods, list_replica_set_owners, report_mismatches, restart,
+        },
+        writes,
+    },
     error::{ExitStatus, Problems, UsageError},
     mesh::{
-        injection::{
-            self, DATAPLANE_MODE_LABEL, INJECTION_LABEL, MeshMode, PodInjection, REVISION_LABEL,
-        },
+        injection::{self, DATAPLANE_MODE_LABEL, INJECTION_LABEL, MeshMode, REVISION_LABEL},
         validate::{self, ResultExt},
+        webhook::{MutatingWebhookConfiguration, Revisions},
     },
     output::{
         Format, Ui,
@@ -27,7 +31,7 @@ use crate::{
 };
 
 /// Namespaces that are never labelled without `--force`.
-const PROTECTED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+const PROTECTED: &[&str] = crate::analysis::injection::PROTECTED_NAMESPACES;
 
 /// What the user asked for, validated before anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,52 +100,6 @@ impl Plan {
     }
 }
 
-/// The metadata of a listed object: all `inject` needs of pods and ReplicaSets.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Meta {
-    pub metadata: ObjectMeta,
-}
-
-/// The fields of `metadata` that matter here.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub namespace: String,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    pub owner_references: Vec<OwnerReference>,
-    #[serde(default)]
-    pub deletion_timestamp: Option<String>,
-}
-
-/// An owner reference.
-#[derive(Debug, Clone, Deserialize)]
-pub struct OwnerReference {
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub controller: Option<bool>,
-}
-
-/// A workload whose pods need a restart, or a pod nobody can restart.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Mismatch {
-    pub namespace: String,
-    /// `Deployment`, `StatefulSet`, `DaemonSet`, or `Pod` for pods without such an owner.
-    pub kind: String,
-    pub name: String,
-    pub pods: usize,
-    pub reason: String,
-}
-
 /// Runs `inject`.
 pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::Result<ExitStatus> {
     let format =
@@ -167,8 +125,32 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
         .with_hint("list namespaces with: kubectl get namespaces")
         .into());
     }
-    if let MeshMode::Revision(rev) = &plan.target {
-        warn_unserved_revision(&cluster, rev, ui).await;
+    // As DM0502 in `check`: a revision no injector webhook serves gives new pods no sidecar,
+    // so restarting them would take their sidecar away rather than add one.
+    let unserved = unserved_target(&cluster, &plan.target).await;
+    if let Some(u) = &unserved {
+        let which = match plan.namespaces.as_slice() {
+            [one] => format!("namespace {one}"),
+            many => format!("namespaces {}", many.join(", ")),
+        };
+        let fix = u.fix(&plan.namespaces.join(","));
+        ui.warn(&format!(
+            "{which}: {}
+  fix: {fix}",
+            u.message()
+        ));
+        if args.restart && !args.write.force && !args.write.diff {
+            return Err(Problems::new(format!(
+                "refusing to restart: no injector webhook serves revision {}, so restarted pods \
+                 would come back without a sidecar; nothing was written",
+                u.wanted
+            ))
+            .with_hint(
+                "install or tag that revision first, then re-run; or re-run with --force to \
+                 label and restart anyway",
+            )
+            .into());
+        }
     }
     // A namespace another tool manages is refused before anything is written.
     if !args.write.force {
@@ -179,7 +161,8 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
         }
     }
     if args.write.diff {
-        return print_diff(&cluster, &plan, &namespaces, args.restart, ui).await;
+        let refused = unserved.is_some() && !args.write.force;
+        return print_diff(&cluster, &plan, &namespaces, args.restart, refused, ui).await;
     }
 
     // Label each namespace; a failure is reported and the rest still go ahead.
@@ -228,6 +211,13 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
     let mismatches = find_mismatches(&pods, &owners, &modes);
 
     if args.restart && !mismatches.is_empty() {
+        if let Some(u) = &unserved {
+            ui.warn(&format!(
+                "restarting anyway (--force): the restarted pods get no sidecar until revision {} \
+                 is served",
+                u.wanted
+            ));
+        }
         let restarted = restart(&cluster, &mismatches, dry_run, mode, ui).await?;
         if !format.is_structured() {
             let lines: String =
@@ -243,7 +233,7 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
             ));
         }
     } else if !mismatches.is_empty() {
-        report_mismatches(&mismatches, ui);
+        report_mismatches(&mismatches, unserved.as_ref(), ui);
     }
 
     if failed {
@@ -259,6 +249,7 @@ async fn print_diff(
     plan: &Plan,
     namespaces: &BTreeMap<String, Value>,
     restart: bool,
+    restart_refused: bool,
     ui: &mut Ui,
 ) -> anyhow::Result<ExitStatus> {
     let mut text = String::new();
@@ -284,7 +275,14 @@ async fn print_diff(
             .filter(|m| m.kind != "Pod")
             .map(|m| format!("  {} {}/{}", m.kind.to_ascii_lowercase(), m.namespace, m.name))
             .collect();
-        if !restarts.is_empty() {
+        if !restarts.is_empty() && restart_refused {
+            ui.note(&format!(
+                "--restart would be refused (the revision is not served; --force overrides), \
+                 and would otherwise restart:\n{}",
+                restarts.join("\n")
+            ));
+            changes = true;
+        } else if !restarts.is_empty() {
             ui.note(&format!("--restart would restart:\n{}", restarts.join("\n")));
             changes = true;
         }
@@ -374,204 +372,26 @@ fn label_verb(before: &Value, after: &Value) -> Verb {
     if removed_only { Verb::Unlabeled } else { Verb::Labeled }
 }
 
-async fn list_pods(cluster: &Cluster, namespaces: &[String]) -> Result<Vec<Meta>, ClusterError> {
-    let resource = cluster.resource(&kinds::POD).await?;
-    list_in(cluster, &resource, namespaces).await
-}
-
-/// ReplicaSet name to the Deployment that owns it, per namespace.
-async fn list_replica_set_owners(
-    cluster: &Cluster,
-    namespaces: &[String],
-) -> Result<BTreeMap<(String, String), String>, ClusterError> {
-    let resource = cluster.resource(&kinds::REPLICA_SET).await?;
-    let sets = list_in(cluster, &resource, namespaces).await?;
-    Ok(sets
-        .into_iter()
-        .filter_map(|rs| {
-            let owner = controller(&rs.metadata)?;
-            (owner.kind == "Deployment").then(|| {
-                ((rs.metadata.namespace.clone(), rs.metadata.name.clone()), owner.name.clone())
-            })
-        })
-        .collect())
-}
-
-/// One metadata-only list: in the one namespace, or across all of them for several.
-async fn list_in(
-    cluster: &Cluster,
-    resource: &Resource,
-    namespaces: &[String],
-) -> Result<Vec<Meta>, ClusterError> {
-    let scope = match namespaces {
-        [one] => Scope::Namespace(one),
-        _ => Scope::All,
-    };
-    let items: Vec<Meta> = cluster.list(resource, scope, &ListOptions::metadata()).await?;
-    Ok(items.into_iter().filter(|i| namespaces.contains(&i.metadata.namespace)).collect())
-}
-
-fn controller(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .or_else(|| meta.owner_references.first())
-}
-
-/// Groups the pods that do not match their namespace's mode by the workload that owns them.
-pub fn find_mismatches(
-    pods: &[Meta],
-    replica_set_owners: &BTreeMap<(String, String), String>,
-    modes: &BTreeMap<&str, MeshMode>,
-) -> Vec<Mismatch> {
-    let mut grouped: BTreeMap<(String, String, String), (usize, String)> = BTreeMap::new();
-    for pod in pods {
-        let meta = &pod.metadata;
-        if meta.deletion_timestamp.is_some() {
-            continue;
-        }
-        let Some(mode) = modes.get(meta.namespace.as_str()) else { continue };
-        let view = PodInjection {
-            labels: &meta.labels,
-            annotations: &meta.annotations,
-            has_proxy_container: false,
-        };
-        let Some(reason) = injection::restart_reason(mode, view) else { continue };
-        let (kind, name) = match controller(meta) {
-            Some(o) if o.kind == "ReplicaSet" => {
-                match replica_set_owners.get(&(meta.namespace.clone(), o.name.clone())) {
-                    Some(deployment) => ("Deployment".to_string(), deployment.clone()),
-                    None => ("Pod".to_string(), meta.name.clone()),
-                }
-            }
-            Some(o) if o.kind == "StatefulSet" || o.kind == "DaemonSet" => {
-                (o.kind.clone(), o.name.clone())
-            }
-            _ => ("Pod".to_string(), meta.name.clone()),
-        };
-        let entry = grouped.entry((meta.namespace.clone(), kind, name)).or_insert((0, reason));
-        entry.0 += 1;
+/// The revision `target` asks for when no injector webhook serves it, judged as DM0502 judges
+/// it. `None` when it is served, the target asks for no sidecar, or the webhooks cannot be read
+/// (nothing can then be said).
+async fn unserved_target(cluster: &Cluster, target: &MeshMode) -> Option<UnservedRevision> {
+    if !target.injects() {
+        return None;
     }
-    grouped
-        .into_iter()
-        .map(|((namespace, kind, name), (pods, reason))| Mismatch {
-            namespace,
-            kind,
-            name,
-            pods,
-            reason,
-        })
-        .collect()
-}
-
-fn report_mismatches(mismatches: &[Mismatch], ui: &mut Ui) {
-    let rows: Vec<String> = mismatches
-        .iter()
-        .map(|m| {
-            let what = if m.kind == "Pod" {
-                format!("pod {}", m.name)
-            } else {
-                let pods = crate::output::count(m.pods, "pod", "pods");
-                format!("{} {} ({pods})", m.kind.to_ascii_lowercase(), m.name)
-            };
-            format!("  {}/{what}: {}", m.namespace, m.reason)
-        })
-        .collect();
-    ui.warn(&format!(
-        "{} pods that do not match their namespace; restart them with --restart (or kubectl \
-         rollout restart):\n{}",
-        match mismatches.len() {
-            1 => "1 workload runs".to_string(),
-            n => format!("{n} workloads run"),
-        },
-        rows.join("\n")
-    ));
-}
-
-/// Restarts Deployments, StatefulSets and DaemonSets by stamping their pod template, as
-/// `kubectl rollout restart` does.
-async fn restart(
-    cluster: &Cluster,
-    mismatches: &[Mismatch],
-    dry_run: DryRun,
-    mode: WriteMode,
-    ui: &mut Ui,
-) -> anyhow::Result<Vec<Change>> {
-    let now = rfc3339_now();
-    let patch = json!({"spec": {"template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": now
-    }}}}});
-    let mut changes = Vec::new();
-    for m in mismatches.iter().filter(|m| m.kind != "Pod") {
-        let kind = match m.kind.as_str() {
-            "Deployment" => &kinds::DEPLOYMENT,
-            "StatefulSet" => &kinds::STATEFUL_SET,
-            _ => &kinds::DAEMON_SET,
-        };
-        if dry_run == DryRun::Client {
-            changes.push(Change::new(kind, Some(&m.namespace), &m.name, Verb::Restarted));
-            continue;
-        }
-        let resource = cluster.resource(kind).await?;
-        let verb =
-            match cluster.merge_patch(&resource, Some(&m.namespace), &m.name, &patch, mode).await {
-                Ok(_) => Verb::Restarted,
-                Err(e) => {
-                    ui.warn(&format!("cannot restart {} {}/{}: {e}", m.kind, m.namespace, m.name));
-                    Verb::Failed(e.failure().to_string())
-                }
-            };
-        changes.push(Change::new(kind, Some(&m.namespace), &m.name, verb));
-    }
-    Ok(changes)
-}
-
-/// Warns when no control plane serves `revision` (no injector webhook labelled with it). The
-/// check is skipped quietly when the webhooks cannot be read.
-async fn warn_unserved_revision(cluster: &Cluster, revision: &str, ui: &mut Ui) {
-    let Ok(resource) = cluster.resource(&kinds::MUTATING_WEBHOOK).await else { return };
+    let resource = cluster.resource(&kinds::MUTATING_WEBHOOK).await.ok()?;
     let options =
-        ListOptions { label_selector: Some("istio.io/rev".into()), ..ListOptions::metadata() };
-    let Ok(hooks) = cluster.list::<Meta>(&resource, Scope::All, &options).await else {
-        tracing::debug!("cannot list injector webhooks; not checking revision {revision}");
-        return;
-    };
-    let served = hooks.iter().any(|h| {
-        h.metadata.labels.get("istio.io/rev").map(String::as_str) == Some(revision)
-            || h.metadata.labels.get("istio.io/tag").map(String::as_str) == Some(revision)
-    });
-    if !served {
-        ui.warn(&format!(
-            "no control plane serves revision {revision:?} (no injector webhook is labelled \
-             istio.io/rev={revision} or istio.io/tag={revision}); new pods will get no sidecar"
-        ));
-    }
-}
-
-/// The current time as RFC 3339, UTC, to the second.
-pub fn rfc3339_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+        ListOptions { label_selector: Some(REVISION_LABEL.into()), ..ListOptions::metadata() };
+    let hooks =
+        match cluster.list::<MutatingWebhookConfiguration>(&resource, Scope::All, &options).await {
+            Ok(hooks) => hooks,
+            Err(e) => {
+                tracing::debug!("cannot list injector webhooks ({e}); not checking the revision");
+                return None;
+            }
+        };
+    let served = Revisions::from_webhooks(&hooks);
+    unserved_revision(&served, target, &BTreeMap::new())
 }
 
 #[cfg(test)]
@@ -637,14 +457,5 @@ mod tests {
         let off = Plan::new(&off).unwrap();
         let start = labels(&[(DATAPLANE_MODE_LABEL, "ambient"), (INJECTION_LABEL, "enabled")]);
         assert_eq!(off.labels_after(&start), labels(&[]));
-    }
-
-    #[test]
-    fn restart_timestamps_are_rfc3339() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_426), (2025, 12, 4));
-        let now = rfc3339_now();
-        assert_eq!(now.len(), 20);
-        assert!(now.ends_with('Z'));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::inject::{Meta, find_mismatches};
+use super::inject_restart::{Meta, find_mismatches};
 use crate::{
     cli::{GlobalArgs, InjectStatusArgs},
     cluster::{Cluster, ListOptions, Scope, kinds},

@@ -13,6 +13,7 @@ pub mod completion;
 pub mod dashboard;
 pub mod expose;
 pub mod inject;
+pub mod inject_restart;
 pub mod inject_status;
 pub mod input;
 pub mod mtls;

@@ -83,9 +83,16 @@ spec: {{containers: [{{name: db, image: example/db:1}}, {{name: istio-proxy, ima
     )
 }
 
+/// The default revision's injector webhook, as a default (unrevisioned) install labels it.
+const DEFAULT_INJECTOR: &str = "apiVersion: admissionregistration.k8s.io/v1\n\
+    kind: MutatingWebhookConfiguration\n\
+    metadata: {name: istio-sidecar-injector, labels: {istio.io/rev: default}}\nwebhooks: []\n";
+
+/// The fixture with the default revision served.
 fn env() -> Env {
     let env = Env::new();
     env.seed(&fixture());
+    env.seed(DEFAULT_INJECTOR);
     env
 }
 
@@ -150,7 +157,71 @@ fn revision_mode_replaces_the_default_injection_label() {
     let labels = env.labels("namespaces", "", "shop");
     assert_eq!(labels["istio.io/rev"], "canary");
     assert!(labels.get("istio-injection").is_none(), "{labels}");
-    assert!(run.stderr.contains("no control plane serves revision \"canary\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "namespace shop: istio.io/rev=canary asks for revision canary, which no injector \
+             webhook serves (served: default), so new pods get no sidecar"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Restarting into a revision nobody serves gives pods no sidecar: the restart advice is not
+/// given, and `--restart` is refused (nothing written) unless --force.
+#[test]
+fn an_unserved_revision_gets_no_restart_advice_and_restart_needs_force() {
+    let env = env();
+    let run = env.run(&["inject", "shop", "--revision", "canary"]).ok();
+    assert!(run.stderr.contains("shop/deployment web (2 pods)"), "{}", run.stderr);
+    assert!(!run.stderr.contains("restart them with --restart"), "{}", run.stderr);
+    assert!(run.stderr.contains("do not restart them until revision canary is served"));
+
+    env.server.clear_log();
+    let run = env.run(&["inject", "legacy", "--revision", "canary", "--restart"]).code(1);
+    assert!(
+        run.stderr
+            .contains("error: refusing to restart: no injector webhook serves revision canary"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+    assert!(env.labels("namespaces", "", "legacy").get("istio.io/rev").is_none());
+
+    let run = env.run(&["inject", "shop", "--revision", "canary", "--restart", "--force"]).ok();
+    assert!(run.stdout.contains("deployment.apps/web in shop restarted"), "{}", run.stdout);
+    assert!(run.stderr.contains("restarting anyway (--force)"), "{}", run.stderr);
+}
+
+/// `istio-injection=enabled` asks for the default revision: with no injector webhook serving it,
+/// inject warns as `check` reports DM0502, and gives no restart advice.
+#[test]
+fn an_unserved_default_revision_is_warned_about_as_check_reports_it() {
+    let env = Env::new();
+    env.seed(&fixture());
+    env.seed(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\n\
+         metadata: {name: istio-sidecar-injector-canary, labels: {istio.io/rev: canary}}\nwebhooks: []\n",
+    );
+    let run = env.run(&["inject", "shop"]).ok();
+    let message = "istio-injection=enabled asks for the default revision, which no injector \
+                   webhook serves (served: canary), so new pods get no sidecar";
+    assert!(run.stderr.contains(&format!("namespace shop: {message}")), "{}", run.stderr);
+    assert!(run.stderr.contains("inject shop --revision canary"), "{}", run.stderr);
+    assert!(!run.stderr.contains("restart them with --restart"), "{}", run.stderr);
+
+    let check = env.run(&["check", "-n", "shop", "-o", "json"]).code(1);
+    let doc: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    let dm0502: Vec<&serde_json::Value> =
+        doc["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "DM0502").collect();
+    assert_eq!(dm0502.len(), 1, "{}", check.stdout);
+    assert_eq!(dm0502[0]["message"], message, "{}", check.stdout);
+
+    env.seed(DEFAULT_INJECTOR);
+    let run = env.run(&["inject", "shop"]).ok();
+    assert!(!run.stderr.contains("no injector webhook serves"), "{}", run.stderr);
+    assert!(run.stderr.contains("restart them with --restart"), "{}", run.stderr);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! (DM0501-DM0506). The injection rules themselves live in `mesh::injection` and
 //! `Snapshot::is_injected`; this module holds what the analyzers share.
 
+#[cfg(test)]
+mod fix_tests;
 mod ns_labels;
 mod ns_not_injected;
 mod pod_sidecars;
@@ -12,7 +14,7 @@ mod sidecar_revisions;
 pub use ns_labels::NamespaceInjectionLabels;
 pub use ns_not_injected::NamespaceNotInjected;
 pub use pod_sidecars::PodSidecars;
-pub use revisions::InjectionRevisions;
+pub use revisions::{InjectionRevisions, UnservedRevision, unserved_revision};
 pub use sidecar_revisions::SidecarRevisions;
 
 use std::collections::BTreeMap;
@@ -91,6 +93,61 @@ pub(crate) fn bare_pod_recreate(ns: &str, name: &str) -> String {
         "recreate pod {ns}/{name}, which no controller restarts: kubectl delete pod {name} -n {ns}, \
          then create it again from its manifest"
     )
+}
+
+/// Namespaces `inject` refuses without --force: Kubernetes' own, whose workloads stay outside
+/// the mesh (the control plane namespace is protected too: `is_protected`).
+pub(crate) const PROTECTED_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// Whether fix texts must never tell the user to inject `ns`: a Kubernetes system namespace or
+/// the control plane namespace, which `inject` refuses without --force.
+pub(crate) fn is_protected(snap: &Snapshot, ns: &str) -> bool {
+    PROTECTED_NAMESPACES.contains(&ns) || ns == snap.control_plane_namespace()
+}
+
+/// Says that a protected namespace is not to be injected.
+pub(crate) fn do_not_inject(ns: &str) -> String {
+    format!(
+        "namespace {ns} is a system or control-plane namespace, whose workloads normally stay \
+         outside the mesh: do not inject it"
+    )
+}
+
+/// Why a pod has no sidecar, with what to do about it: `inject NS --restart` for workloads of
+/// a controller, deleting and recreating a bare pod (nothing restarts it), and for system and
+/// control-plane namespaces, which `inject` refuses and which normally stay outside the mesh,
+/// an exception rather than injection.
+pub(crate) fn why_no_sidecar(snap: &Snapshot, pod: u32) -> String {
+    let p = snap.pods().at(pod);
+    let ns = &p.metadata.namespace;
+    let bare = p.resolved.controller.is_none();
+    if is_protected(snap, ns) {
+        return format!(
+            "{}: leave them out of STRICT instead (a PERMISSIVE policy for the namespace: kubectl \
+             debatemesh mtls {ns} --mode PERMISSIVE, or a port-level PERMISSIVE exception on the \
+             workloads they call: --selector ... --port PORT=PERMISSIVE)",
+            do_not_inject(ns)
+        );
+    }
+    if snap.is_injected(ns, &p.metadata.labels, &p.metadata.annotations) {
+        if bare {
+            format!("started before sidecar injection: {}", bare_pod_recreate(ns, &p.metadata.name))
+        } else {
+            format!(
+                "started before sidecar injection: restart it (kubectl debatemesh inject {ns} \
+                 --restart)"
+            )
+        }
+    } else if snap.is_injected(ns, &Labels::new(), &Labels::new()) {
+        "opted out of sidecar injection (sidecar.istio.io/inject: \"false\")".to_string()
+    } else if bare {
+        format!(
+            "namespace {ns} is not injected (kubectl debatemesh inject {ns}; then {})",
+            bare_pod_recreate(ns, &p.metadata.name)
+        )
+    } else {
+        format!("namespace {ns} is not injected (kubectl debatemesh inject {ns} --restart)")
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::injection::{MeshMode, namespace_mode};
 use crate::mesh::{Kind, snapshot::Snapshot};
 
-use super::label_map;
+use super::{is_protected, label_map};
 
 /// See the module documentation.
 pub struct NamespaceInjectionLabels;
@@ -52,10 +52,18 @@ impl Analyzer for NamespaceInjectionLabels {
                 continue;
             };
             let message = format!("carries contradicting mesh labels: {why}");
-            let fix = format!(
-                "Keep one: kubectl debatemesh inject {ns} (sidecars, default revision), kubectl \
-                 debatemesh inject {ns} --revision REV, or kubectl debatemesh inject {ns} --ambient"
-            );
+            let fix = match is_protected(snap, ns) {
+                true => format!(
+                    "{}: remove its mesh labels (kubectl label namespace {ns} istio-injection- \
+                     istio.io/rev- istio.io/dataplane-mode-)",
+                    super::do_not_inject(ns)
+                ),
+                false => format!(
+                    "Keep one: kubectl debatemesh inject {ns} (sidecars, default revision), kubectl \
+                     debatemesh inject {ns} --revision REV, or kubectl debatemesh inject {ns} \
+                     --ambient"
+                ),
+            };
             out.push(finding(&codes::NS_MULTIPLE_INJECTION_LABELS, entry, message).fix(fix));
         }
     }

@@ -55,7 +55,10 @@ impl Analyzer for NamespaceNotInjected {
             if labels.contains_key(INJECTION_LABEL) || has_rev || ambient {
                 continue;
             }
-            let pods = snap.pods().in_namespace(ns).filter(|p| !p.is_finished()).count();
+            let running: Vec<_> =
+                snap.pods().in_namespace(ns).filter(|p| !p.is_finished()).collect();
+            let pods = running.len();
+            let bare = running.iter().filter(|p| p.resolved.controller.is_none()).count();
             if pods == 0 {
                 continue;
             }
@@ -63,8 +66,17 @@ impl Analyzer for NamespaceNotInjected {
                 "has {} but no injection label, so they run outside the mesh",
                 crate::output::count(pods, "running pod", "running pods")
             );
+            // `--restart` restarts controllers only: bare pods are recreated by hand.
+            let bare = match bare {
+                0 => String::new(),
+                n => format!(
+                    " ({} no controller restarts: delete and recreate {})",
+                    crate::output::count(n, "pod", "pods"),
+                    if n == 1 { "it" } else { "them" }
+                ),
+            };
             let fix = format!(
-                "kubectl debatemesh inject {ns} --restart, or kubectl label namespace {ns} \
+                "kubectl debatemesh inject {ns} --restart{bare}, or kubectl label namespace {ns} \
                  istio-injection=disabled to mark it as outside the mesh on purpose"
             );
             out.push(finding(&codes::NAMESPACE_NOT_INJECTED, entry, message).fix(fix));

@@ -16,7 +16,8 @@
 
 use std::collections::BTreeMap;
 
-use super::workloads::short_list;
+use super::workloads::{short_list, sidecar_advice};
+use crate::analysis::injection::{do_not_inject, is_protected};
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::authz::tls::{ClientChoice, ClientSource, workload_tls};
 use crate::authz::{MtlsDecider, MtlsMode, Wire, effective_mtls};
@@ -127,6 +128,14 @@ impl Analyzer for DestinationRuleTls {
                                     other => other.to_string(),
                                 },
                                 pods: Vec::new(),
+                                advice: match is_protected(snapshot, w.namespace) {
+                                    true => do_not_inject(w.namespace),
+                                    false => format!(
+                                        "or give {} a sidecar: {}",
+                                        w.key(),
+                                        sidecar_advice(snapshot, w)
+                                    ),
+                                },
                             });
                             entry.pods.push(w.key());
                         }
@@ -165,8 +174,8 @@ impl Analyzer for DestinationRuleTls {
                         ),
                         format!(
                             "remove tls.mode: ISTIO_MUTUAL for port {port} (auto mTLS sends \
-                             plaintext to pods without a sidecar), or inject the sidecar \
-                             (kubectl debatemesh inject NS --restart)"
+                             plaintext to pods without a sidecar); {}",
+                            f.advice
                         ),
                     )
                 };
@@ -180,6 +189,8 @@ struct Failure {
     mode: TlsMode,
     server: String,
     pods: Vec<String>,
+    /// How the first pod it fails on gets a sidecar, or why it must not.
+    advice: String,
 }
 
 /// What a client sends for a DestinationRule TLS mode.

@@ -16,7 +16,10 @@
 
 use std::collections::BTreeMap;
 
-use super::workloads::{Workloads, effective_modes, selector_hint, workload_finding};
+use super::workloads::{
+    Workloads, effective_modes, selector_hint, sidecar_advice, workload_finding,
+};
+use crate::analysis::injection::{do_not_inject, is_protected};
 use crate::analysis::{Analyzer, Finding, codes};
 use crate::authz::{MtlsDecider, MtlsMode};
 use crate::mesh::Kind;
@@ -70,10 +73,20 @@ impl Analyzer for StrictWithoutSidecar {
                  it and plaintext gets through"
             );
             let selector = selector_hint(&first.labels).unwrap_or_else(|| "app=NAME".into());
-            let fix = format!(
-                "inject the sidecar (kubectl debatemesh inject {ns} --restart), or state the \
-                 exception with kubectl debatemesh mtls {ns} --mode PERMISSIVE --selector {selector}"
-            );
+            let exception =
+                format!("kubectl debatemesh mtls {ns} --mode PERMISSIVE --selector {selector}");
+            // A pod of a system namespace is told not to inject, with the exception to state;
+            // the others how to get a sidecar (a bare pod is recreated), or the exception.
+            let fix = match (first.reference, is_protected(snapshot, &ns)) {
+                (WorkloadRef::Pod(_), true) => sidecar_advice(snapshot, first),
+                (_, true) => {
+                    format!("{}: state the exception with {exception}", do_not_inject(&ns))
+                }
+                _ => format!(
+                    "{}, or state the exception with {exception}",
+                    sidecar_advice(snapshot, first)
+                ),
+            };
             let code = &codes::STRICT_WITHOUT_SIDECAR;
             out.extend(workload_finding(snapshot, first, code, message).map(|f| f.fix(fix)));
         }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::analysis::injection::{do_not_inject, is_protected, why_no_sidecar};
 use crate::analysis::{Finding, codes::Code, finding};
 use crate::authz::{EffectiveMtls, effective_mtls};
 use crate::mesh::kind::Kind;
@@ -107,6 +108,17 @@ fn template_workload<'a>(
         ports: spec.map_or(std::borrow::Cow::Borrowed(&[][..]), |s| s.ports().into()),
         ports_known: spec.is_some(),
         ip: None,
+    }
+}
+
+/// How a workload without a sidecar gets one, for fix texts: `why_no_sidecar` for a pod (a
+/// bare pod is recreated, not restarted), `inject NS --restart` for a controller's template, and
+/// never injection for a system or control-plane namespace.
+pub fn sidecar_advice(snapshot: &Snapshot, w: &Workload<'_>) -> String {
+    match w.reference {
+        WorkloadRef::Pod(id) => why_no_sidecar(snapshot, id),
+        _ if is_protected(snapshot, w.namespace) => do_not_inject(w.namespace),
+        _ => format!("inject the sidecar (kubectl debatemesh inject {} --restart)", w.namespace),
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::mesh::{Snapshot, meta::Labels, selector::is_subset};
 
 /// Namespaces whose pods are taken not to call application Services.
-pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] = crate::analysis::injection::PROTECTED_NAMESPACES;
 
 /// The workloads a policy applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,43 +147,4 @@ pub fn group_pods(snap: &Snapshot, pods: impl IntoIterator<Item = u32>) -> Vec<P
         .collect()
 }
 
-/// Why a pod has no sidecar, with what to do about it: `inject NS --restart` for workloads of
-/// a controller, deleting and recreating a bare pod (nothing restarts it), and for system and
-/// control-plane namespaces, which `inject` refuses and which normally stay outside the mesh,
-/// an exception rather than injection.
-pub fn why_no_sidecar(snap: &Snapshot, pod: u32) -> String {
-    let p = snap.pods().at(pod);
-    let ns = &p.metadata.namespace;
-    let bare = p.resolved.controller.is_none();
-    if SYSTEM_NAMESPACES.contains(&ns.as_str()) || ns == snap.control_plane_namespace() {
-        return format!(
-            "namespace {ns} is a system or control-plane namespace, whose workloads normally stay \
-             outside the mesh: do not inject it, leave them out of STRICT instead (a PERMISSIVE \
-             policy for the namespace: kubectl debatemesh mtls {ns} --mode PERMISSIVE, or a \
-             port-level PERMISSIVE exception on the workloads they call: --selector ... --port \
-             PORT=PERMISSIVE)"
-        );
-    }
-    if snap.is_injected(ns, &p.metadata.labels, &p.metadata.annotations) {
-        if bare {
-            format!(
-                "started before sidecar injection: {}",
-                crate::analysis::injection::bare_pod_recreate(ns, &p.metadata.name)
-            )
-        } else {
-            format!(
-                "started before sidecar injection: restart it (kubectl debatemesh inject {ns} \
-                 --restart)"
-            )
-        }
-    } else if snap.is_injected(ns, &Labels::new(), &Labels::new()) {
-        "opted out of sidecar injection (sidecar.istio.io/inject: \"false\")".to_string()
-    } else if bare {
-        format!(
-            "namespace {ns} is not injected (kubectl debatemesh inject {ns}; then {})",
-            crate::analysis::injection::bare_pod_recreate(ns, &p.metadata.name)
-        )
-    } else {
-        format!("namespace {ns} is not injected (kubectl debatemesh inject {ns} --restart)")
-    }
-}
+pub(crate) use crate::analysis::injection::why_no_sidecar;
