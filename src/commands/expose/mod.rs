@@ -95,7 +95,7 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
         }
     };
     let mut prepared = prepared;
-    let outcome = check_route(&cluster, &plan, &service, &mut prepared).await?;
+    let outcome = check_route(&cluster, &plan, &service, &mut prepared, &mut notes).await?;
     outcome.refuse_new(args.write.force)?;
     let broken = preflight::Outcome::lines(&outcome.errors);
     for line in &broken {
@@ -142,14 +142,25 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
 }
 
 /// Runs `check`'s analyzers on what the route relies on, as it will be after the writes: one
-/// more list, of DestinationRules (all namespaces, else the Service's).
+/// more list, of DestinationRules (all namespaces, else the Service's); when it fails, a
+/// warning, like the other checks that cannot be made.
 async fn check_route(
     cluster: &Cluster,
     plan: &Plan,
     service: &Value,
     prepared: &mut Prepared,
+    notes: &mut Notes,
 ) -> anyhow::Result<preflight::Outcome> {
-    let (rules, all) = preflight::list_destination_rules(cluster, &plan.namespace).await?;
+    let (rules, all) = match preflight::list_destination_rules(cluster, &plan.namespace).await {
+        Ok(found) => found,
+        Err(e) => {
+            notes.warn(&format!(
+                "cannot list DestinationRules ({}); the route's subsets were not checked",
+                e.failure()
+            ));
+            (Vec::new(), false)
+        }
+    };
     let read = &mut prepared.read;
     if all {
         // A subset may be defined in any namespace's rule for the host, so the rules count
