@@ -2,6 +2,7 @@
 //! 4, reuse of gateways and VirtualServices, TLS, API versions, ownership, faults and dry runs.
 //! The Gateway API and `unexpose` have modules of their own.
 
+mod broken_routes;
 mod conflicts;
 mod gateway_api;
 mod inputs;

@@ -273,6 +273,7 @@ fn a_second_run_is_unchanged_and_writes_nothing() {
     assert!(env.writes().is_empty(), "{:?}", env.writes());
     assert_eq!(env.lists_of("virtualservices").len(), 1, "one list per kind");
     assert_eq!(env.lists_of("destinationrules").len(), 1);
+    assert!(env.lists_of("deployments").is_empty(), "pods were found, so no controllers");
 }
 
 #[test]

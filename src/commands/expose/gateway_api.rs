@@ -7,12 +7,15 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use serde_json::{Value, json};
 
-use super::{Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, qualified};
+use super::{
+    Notes, Plan, Prepared, ingress, list_objects, name_of, ours_from, preflight::Read, qualified,
+};
 use crate::{
     cluster::{Cluster, ListOptions, Resource, Scope, kinds, ownership::is_ours},
     commands::writes::Intent,
     error::{Problems, UsageError},
     mesh::{
+        Kind,
         expose::{
             Backend, Exposure, HTTP_PORT, HTTPS_PORT,
             gateway_api::{self, GATEWAY_CLASS, GATEWAY_NAME_LABEL, Parent},
@@ -138,7 +141,14 @@ pub(super) async fn prepare(
             name = chosen.name
         )
     });
-    Ok(Prepared { intents, http, https, after })
+    // The routes are read for the namespace only and parents and backends may be elsewhere:
+    // the checks see HTTPRoutes (and DestinationRules) but not Gateways or Services.
+    let read = Read {
+        objects: http_routes,
+        kinds: vec![Kind::HttpRoute],
+        relies_on: chosen.live.clone().into_iter().collect(),
+    };
+    Ok(Prepared { intents, http, https, after, read })
 }
 
 /// No `--gateway`: `SVC-gateway` when it is ours, else a Gateway of class `istio` in the

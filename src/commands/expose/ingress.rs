@@ -26,6 +26,15 @@ pub struct Pod {
     pub status: PodStatus,
 }
 
+impl Pod {
+    /// The pod as an API object, with the fields read.
+    pub fn to_value(&self) -> Value {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": self.metadata.name, "namespace": self.metadata.namespace,
+            "labels": self.metadata.labels}, "status": {"phase": self.status.phase}})
+    }
+}
+
 /// Name, namespace and labels.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,8 @@ use anyhow::anyhow;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Notes, Plan, Prepared, conflicts, ingress, list_objects, name_of, ours_from, qualified,
+    Notes, Plan, Prepared, conflicts, ingress, list_objects, name_of, ours_from, preflight::Read,
+    qualified,
 };
 use crate::{
     cluster::{
@@ -18,6 +19,7 @@ use crate::{
     commands::writes::Intent,
     error::{Problems, UsageError},
     mesh::{
+        Kind,
         expose::array,
         expose::{
             Backend, Exposure, HTTP_PORT, HTTPS_PORT,
@@ -65,12 +67,14 @@ pub(super) async fn prepare(
     };
     let (named, listed, virtual_services) =
         tokio::try_join!(named, listed, list_objects(cluster, &services, Scope::Namespace(ns)))?;
-    let listed = match listed {
+    // Gateways count as read for the checks only when every namespace's were listed.
+    let (listed, all_gateways) = match listed {
         Some((listed, note)) => {
+            let all = note.is_none();
             conflicts::note_scope(note, notes);
-            listed
+            (listed, all)
         }
-        None => Vec::new(),
+        None => (Vec::new(), false),
     };
 
     let chosen = match (&plan.gateway, named) {
@@ -111,11 +115,20 @@ pub(super) async fn prepare(
         ingress::check_tls_secret(cluster, workload.secret_namespace(), &tls.secret).await?;
     }
     let reach = |port| workload.service.as_ref().and_then(|s| s.reach(port, workload.node()));
+    let mut kinds = vec![Kind::VirtualService, Kind::Service];
+    if all_gateways {
+        kinds.push(Kind::Gateway);
+    }
+    let mut objects = listed;
+    objects.extend(virtual_services);
+    objects.extend(workload.running.iter().map(ingress::Pod::to_value));
+    let read = Read { objects, kinds, relies_on: chosen.live.clone().into_iter().collect() };
     Ok(Prepared {
         intents,
         http: reach(HTTP_PORT),
         https: exposure.tls.as_ref().and_then(|_| reach(HTTPS_PORT)),
         after: None,
+        read,
     })
 }
 

@@ -7,6 +7,7 @@ mod gateway_api;
 mod ingress;
 mod istio;
 mod plan;
+mod preflight;
 pub mod unexpose;
 
 use serde_json::{Value, json};
@@ -31,6 +32,8 @@ pub(crate) struct Prepared {
     pub https: Option<urls::Reach>,
     /// A line to print after the URLs, e.g. how to wait for a new gateway.
     pub after: Option<String>,
+    /// What was read, for the checks on the objects after the writes.
+    pub read: preflight::Read,
 }
 
 /// Warnings and notes gathered while the writes are prepared, printed only once the input
@@ -91,6 +94,13 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
             gateway_api::prepare(&cluster, &plan, &exposure, args.write.force, &mut notes).await?
         }
     };
+    let mut prepared = prepared;
+    let outcome = check_route(&cluster, &plan, &service, &mut prepared, &mut notes).await?;
+    outcome.refuse_new(args.write.force)?;
+    let broken = preflight::Outcome::lines(&outcome.errors);
+    for line in &broken {
+        notes.warn(&format!("the route is broken: {line}"));
+    }
     let writer = Writer::new(&cluster, &args.write, format);
     writer.check_ownership(&prepared.intents)?;
     notes.flush(ui);
@@ -105,9 +115,16 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
     };
     let mut text = String::new();
     if !lines.is_empty() {
-        text.push_str(&format!("{qualified} is reachable at:\n"));
+        let verb = if broken.is_empty() { "is" } else { "would be" };
+        text.push_str(&format!("{qualified} {verb} reachable at:\n"));
         for line in lines {
             text.push_str(&format!("  {line}\n"));
+        }
+        if !broken.is_empty() {
+            text.push_str("but the route is broken:\n");
+            for line in &broken {
+                text.push_str(&format!("  {line}\n"));
+            }
         }
     }
     if let Some(after) = &prepared.after {
@@ -122,6 +139,40 @@ pub async fn run(global: &GlobalArgs, args: ExposeArgs, ui: &mut Ui) -> anyhow::
         ui.text(&text)?;
     }
     Ok(status)
+}
+
+/// Runs `check`'s analyzers on what the route relies on, as it will be after the writes: one
+/// more list, of DestinationRules (all namespaces, else the Service's); when it fails, a
+/// warning, like the other checks that cannot be made.
+async fn check_route(
+    cluster: &Cluster,
+    plan: &Plan,
+    service: &Value,
+    prepared: &mut Prepared,
+    notes: &mut Notes,
+) -> anyhow::Result<preflight::Outcome> {
+    let (rules, all) = match preflight::list_destination_rules(cluster, &plan.namespace).await {
+        Ok(found) => found,
+        Err(e) => {
+            notes.warn(&format!(
+                "cannot list DestinationRules ({}); the route's subsets were not checked",
+                e.failure()
+            ));
+            (Vec::new(), false)
+        }
+    };
+    let read = &mut prepared.read;
+    if all {
+        // A subset may be defined in any namespace's rule for the host, so the rules count
+        // as read only when all were listed.
+        read.kinds.push(crate::mesh::Kind::DestinationRule);
+    }
+    read.objects.extend(rules);
+    let mut service = service.clone();
+    service["apiVersion"] = json!("v1");
+    service["kind"] = json!("Service");
+    read.objects.push(service);
+    preflight::run(read, &prepared.intents, &plan.backend(), &plan.cluster_domain)
 }
 
 /// Says how the route keeps the slash Istio's prefix rewrite would lose or double.

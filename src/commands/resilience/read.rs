@@ -1,6 +1,8 @@
 //! What `resilience` and `resilience show` read: the Service, every VirtualService and
 //! DestinationRule (one list each, in all namespaces when allowed, else in the Service's), the
-//! Service's pods as metadata (to count endpoints), and the mesh config when it is readable.
+//! Service's pods as metadata and, when it has none, its namespace's Deployments and
+//! StatefulSets (one list each), to count endpoints as `check` does; and the mesh config when it
+//! is readable.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -11,6 +13,7 @@ use crate::mesh::mesh_config::MeshConfig;
 use crate::mesh::meta::Labels;
 use crate::mesh::resilience::Target;
 use crate::mesh::service::Service;
+use crate::mesh::{Origin, Snapshot};
 use crate::output::Ui;
 
 /// The live state around one Service.
@@ -20,8 +23,8 @@ pub struct Live {
     pub virtual_services: Vec<Value>,
     pub dr_resource: Resource,
     pub destination_rules: Vec<Value>,
-    /// The labels of each pod the Service selects (its endpoints, as far as pods tell).
-    pub endpoint_labels: Vec<Labels>,
+    /// What the Service's endpoints are counted from.
+    pub endpoints: Endpoints,
     pub mesh: MeshConfig,
     /// Whether the mesh config was read from the cluster (else Istio's defaults).
     pub mesh_read: bool,
@@ -56,7 +59,7 @@ pub async fn collect(cluster: &Cluster, target: &Target, ui: &mut Ui) -> anyhow:
             target.namespace
         ));
     }
-    let endpoint_labels = list_endpoints(cluster, &service).await?;
+    let endpoints = list_endpoints(cluster, &service).await?;
     let (mesh, mesh_read) = read_mesh(cluster).await;
     Ok(Live {
         service,
@@ -64,7 +67,7 @@ pub async fn collect(cluster: &Cluster, target: &Target, ui: &mut Ui) -> anyhow:
         virtual_services,
         dr_resource,
         destination_rules,
-        endpoint_labels,
+        endpoints,
         mesh,
         mesh_read,
     })
@@ -96,10 +99,38 @@ async fn list_everywhere(
     Ok((items, all))
 }
 
-/// The labels of the pods the Service selects that are not being deleted.
-async fn list_endpoints(cluster: &Cluster, service: &Service) -> Result<Vec<Labels>, ClusterError> {
+/// The Service with its pods, or the controllers that would run them: the Snapshot `check`
+/// counts endpoints from ([`Snapshot::endpoint_count`]), so both give the same number.
+pub struct Endpoints {
+    snapshot: Snapshot,
+}
+
+impl Endpoints {
+    /// From the Service and objects read around it (pods, Deployments, StatefulSets).
+    pub fn new(service: &Service, objects: Vec<Value>) -> Self {
+        let mut builder = Snapshot::builder();
+        builder.add(service.clone(), Origin::Cluster);
+        for object in objects {
+            // Items the snapshot cannot read count nothing, as in `check`.
+            let _ = builder.add_value(object, Origin::Cluster);
+        }
+        Self { snapshot: builder.finish() }
+    }
+
+    /// How many endpoints the Service has, or the subset with `labels`.
+    pub fn count(&self, labels: Option<&Labels>) -> usize {
+        match self.snapshot.services().all().first() {
+            Some(_) => self.snapshot.endpoint_count(0, labels),
+            None => 0,
+        }
+    }
+}
+
+/// The pods the Service selects that are not being deleted, as metadata; when there are none,
+/// the Deployments and StatefulSets of its namespace, whose replicas `check` counts instead.
+async fn list_endpoints(cluster: &Cluster, service: &Service) -> Result<Endpoints, ClusterError> {
     if !service.has_selector() {
-        return Ok(Vec::new());
+        return Ok(Endpoints::new(service, Vec::new()));
     }
     let selector: Vec<String> =
         service.spec.selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -108,14 +139,29 @@ async fn list_endpoints(cluster: &Cluster, service: &Service) -> Result<Vec<Labe
     let pods = cluster.resource(&kinds::POD).await?;
     let namespace = &service.metadata.namespace;
     let items: Vec<Value> = cluster.list(&pods, Scope::Namespace(namespace), &options).await?;
-    Ok(items
-        .iter()
+    let mut objects: Vec<Value> = items
+        .into_iter()
         .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
-        .map(|p| {
-            let labels = p.pointer("/metadata/labels").cloned().unwrap_or(Value::Null);
-            serde_json::from_value(labels).unwrap_or_default()
+        .map(|mut p| {
+            p["apiVersion"] = Value::String("v1".into());
+            p["kind"] = Value::String("Pod".into());
+            p
         })
-        .collect())
+        .collect();
+    if objects.is_empty() {
+        for kind in [&kinds::DEPLOYMENT, &kinds::STATEFUL_SET] {
+            let resource = cluster.resource(kind).await?;
+            let mut items: Vec<Value> = cluster
+                .list(&resource, Scope::Namespace(namespace), &ListOptions::default())
+                .await?;
+            for item in &mut items {
+                item["apiVersion"] = Value::String(resource.api_version());
+                item["kind"] = Value::String(resource.kind.kind.to_string());
+            }
+            objects.extend(items);
+        }
+    }
+    Ok(Endpoints::new(service, objects))
 }
 
 /// The mesh config from the `istio` ConfigMap in `istio-system`; Istio's defaults when it

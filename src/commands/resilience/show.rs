@@ -23,10 +23,8 @@ use crate::cli::{GlobalArgs, ResilienceShowArgs};
 use crate::cluster::Cluster;
 use crate::error::ExitStatus;
 use crate::mesh::destination_rule::{DestinationRule, TrafficPolicy};
-use crate::mesh::meta::Labels;
 use crate::mesh::resilience::Target;
 use crate::mesh::resilience::select::{self, qualified};
-use crate::mesh::selector::is_subset;
 use crate::mesh::validate::ResultExt;
 use crate::mesh::validate::k8s::validate_dns1123_label;
 use crate::mesh::virtual_service::VirtualService;
@@ -172,7 +170,7 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
         let Ok(dr) = serde_json::from_value::<DestinationRule>((*object).clone()) else { continue };
         let name = Some(qualified(object));
         let top = dr.spec.traffic_policy.clone().unwrap_or_default();
-        let all = live.endpoint_labels.len();
+        let all = live.endpoints.count(None);
         let view = |scope: String, policy: &TrafficPolicy, endpoints: usize| DestinationView {
             destination_rule: name.clone(),
             scope,
@@ -187,7 +185,7 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
             ));
         }
         for subset in dr.spec.subsets.iter().filter(|s| s.traffic_policy.is_some()) {
-            let endpoints = subset_endpoints(&live.endpoint_labels, &subset.labels);
+            let endpoints = live.endpoints.count(Some(&subset.labels));
             let policy = dr.effective_policy(0, Some(&subset.name));
             destinations.push(view(format!("subset {}", subset.name), &policy, endpoints));
         }
@@ -196,13 +194,13 @@ pub fn describe(target: &Target, vss: &[&Value], drs: &[&Value], live: &Live) ->
         destinations.push(DestinationView {
             destination_rule: None,
             scope: "trafficPolicy".into(),
-            settings: policy_settings(&TrafficPolicy::default(), live.endpoint_labels.len(), live),
+            settings: policy_settings(&TrafficPolicy::default(), live.endpoints.count(None), live),
         });
     }
     Effective {
         service: target.display(),
         host: target.fqdn(),
-        endpoints: live.endpoint_labels.len(),
+        endpoints: live.endpoints.count(None),
         routes,
         destinations,
     }
@@ -237,10 +235,6 @@ pub fn gateway_routes(target: &Target, vss: &[&Value], live: &Live) -> Vec<Route
         }
     }
     routes
-}
-
-fn subset_endpoints(endpoints: &[Labels], selector: &Labels) -> usize {
-    endpoints.iter().filter(|l| is_subset(selector, l)).count()
 }
 
 fn route_settings(route: &crate::mesh::virtual_service::HttpRoute, live: &Live) -> Vec<Setting> {
@@ -401,19 +395,29 @@ mod tests {
     use crate::cluster::{Resource, kinds};
     use crate::mesh::service::Service;
 
+    /// Service d/s selecting `app=s`, with pods of these labels (and `app=s`).
     fn live(pods: &[&[(&str, &str)]]) -> Live {
-        let labels = |pairs: &[(&str, &str)]| {
-            let map: serde_json::Map<String, Value> =
-                pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-            serde_json::from_value(Value::Object(map)).unwrap()
-        };
+        let service: Service = serde_json::from_value(json!({"metadata": {"name": "s",
+            "namespace": "d"}, "spec": {"selector": {"app": "s"}}}))
+        .unwrap();
+        let pods = pods
+            .iter()
+            .enumerate()
+            .map(|(i, pairs)| {
+                let mut labels: serde_json::Map<String, Value> =
+                    pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                labels.insert("app".into(), json!("s"));
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{i}"),
+                    "namespace": "d", "labels": labels}})
+            })
+            .collect();
         Live {
-            service: Service::default(),
+            endpoints: super::super::read::Endpoints::new(&service, pods),
+            service,
             vs_resource: Resource { kind: &kinds::VIRTUAL_SERVICE, version: "v1" },
             virtual_services: Vec::new(),
             dr_resource: Resource { kind: &kinds::DESTINATION_RULE, version: "v1" },
             destination_rules: Vec::new(),
-            endpoint_labels: pods.iter().map(|p| labels(p)).collect(),
             mesh: Default::default(),
             mesh_read: false,
         }

@@ -13,7 +13,6 @@ use crate::mesh::destination_rule::{DestinationRule, TrafficPolicy};
 use crate::mesh::resilience::Target;
 use crate::mesh::resilience::routes::Routes;
 use crate::mesh::resilience::select::{namespace_of, qualified};
-use crate::mesh::selector::is_subset;
 use crate::mesh::virtual_service::{Destination, HttpRoute, HttpRouteDestination, VirtualService};
 use crate::output::Ui;
 
@@ -118,10 +117,7 @@ fn outlier_traps(object: &Value, live: &Live, ui: &mut Ui) {
     let Ok(dr) = serde_json::from_value::<DestinationRule>(object.clone()) else { return };
     let name = qualified(object);
     for (scope, outlier, subset) in traps::outlier_blocks(&dr.spec) {
-        let endpoints = match subset {
-            None => live.endpoint_labels.len(),
-            Some(s) => live.endpoint_labels.iter().filter(|l| is_subset(&s.labels, l)).count(),
-        };
+        let endpoints = live.endpoints.count(subset.map(|s| &s.labels));
         let what = format!("DestinationRule {name} {scope}");
         if let Some(trap) = traps::eject_all_few_endpoints(outlier, endpoints) {
             say(ui, &what, trap);

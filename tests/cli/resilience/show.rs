@@ -99,3 +99,57 @@ data:
         json!({"field": "connectionPool.tcp.connectTimeout", "value": "3s", "source": "mesh-config", "default": true})
     );
 }
+
+#[test]
+fn replicas_without_pods_count_as_in_check() {
+    let env = crate::harness::Env::new();
+    env.seed(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {app: cart}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata: {labels: {app: cart}}
+    spec: {containers: [{name: app, image: example/cart:1}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cart, namespace: shop}
+spec:
+  host: cart
+  trafficPolicy:
+    outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 100}
+"#,
+    );
+    let check = env.run(&["check", "-n", "shop"]);
+    assert!(check.stdout.contains("maxEjectionPercent 100 with 4 endpoints"), "{}", check.stdout);
+    env.server.clear_log();
+    let run = env.run(&["resilience", "show", "cart", "-n", "shop", "-o", "json"]).ok();
+    let shown: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["endpoints"], 4);
+    let dest = &shown["destinations"][0];
+    let ejectable = dest["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["field"] == "ejectableEndpoints")
+        .map(|s| s["value"].clone());
+    assert_eq!(ejectable, Some(json!("4 of 4")));
+    assert!(run.stderr.contains("(DM0704)"), "{}", run.stderr);
+    assert_eq!(env.lists_of("deployments").len(), 1, "one list per kind");
+    assert_eq!(env.lists_of("statefulsets").len(), 1);
+}
