@@ -130,8 +130,17 @@ pub fn analyze_with(
             skipped.push((analyzer.name(), missing));
             continue;
         }
+        let started = std::time::Instant::now();
+        let before = findings.len();
         analyzer.run(snapshot, &mut findings);
+        tracing::debug!(
+            analyzer = analyzer.name(),
+            findings = findings.len() - before,
+            "analyzed in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
     }
+    let started = std::time::Instant::now();
     let mut report = Report::default();
     for finding in findings {
         let in_scope = match &options.namespace {
@@ -144,6 +153,7 @@ pub fn analyze_with(
     }
     let annotated = annotated_suppressions(snapshot);
     let report = report.finish(&options.suppressions, &annotated, options.threshold);
+    tracing::debug!("report built in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
     Analysis { report, skipped }
 }
 

@@ -8,12 +8,12 @@
 //! a gateway-bound route is resolved by the gateway's pods, e.g. in `istio-system`, whatever
 //! the VirtualService's namespace.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::HashMap};
 
 use super::gateway_ref;
 use super::registry::client_namespaces;
 use crate::mesh::meta::Labels;
-use crate::mesh::snapshot::Snapshot;
+use crate::mesh::snapshot::{Snapshot, Workload};
 use crate::mesh::virtual_service::{MESH_GATEWAY, VirtualService};
 
 /// One kind of proxy that applies a VirtualService.
@@ -38,27 +38,55 @@ impl Router<'_> {
     }
 }
 
-/// The proxies that apply `vs`: for each Gateway in `spec.gateways`, its workloads (pods, or
-/// pod templates when files hold no pods), one per namespace and labels; for `mesh` (or no
-/// gateways), the VirtualService's namespace and the namespaces it is exported to. A Gateway
-/// that does not exist or selects nothing contributes no router (other codes report it).
-pub(crate) fn routers<'a>(snap: &'a Snapshot, vs: &'a VirtualService) -> Vec<Router<'a>> {
-    let ns = vs.metadata.namespace.as_str();
-    let mut out: Vec<Router<'a>> = Vec::new();
-    let workloads = snap.workloads();
-    for reference in vs.spec.effective_gateways() {
-        if reference.trim() == MESH_GATEWAY {
-            for client in client_namespaces(ns, &vs.spec.export_to) {
-                let router = Router { namespace: client, labels: None, via: "mesh".into() };
-                if !out.contains(&router) {
-                    out.push(router);
-                }
+/// The proxies that apply VirtualServices, worked out once per Gateway: the pods a Gateway
+/// selects are looked for once, however many VirtualServices bind to it.
+pub(crate) struct Routers<'a> {
+    snap: &'a Snapshot,
+    workloads: std::cell::OnceCell<Vec<Workload<'a>>>,
+    by_gateway: std::cell::RefCell<HashMap<(String, String), Vec<Router<'a>>>>,
+}
+
+impl<'a> Routers<'a> {
+    pub fn new(snap: &'a Snapshot) -> Self {
+        Self { snap, workloads: Default::default(), by_gateway: Default::default() }
+    }
+
+    /// The proxies that apply `vs`: for each Gateway in `spec.gateways`, its workloads (pods,
+    /// or pod templates when files hold no pods), one per namespace and labels; for `mesh` (or
+    /// no gateways), the VirtualService's namespace and the namespaces it is exported to. A
+    /// Gateway that does not exist or selects nothing contributes no router (other codes
+    /// report it).
+    pub fn of(&self, vs: &'a VirtualService) -> Vec<Router<'a>> {
+        let ns = vs.metadata.namespace.as_str();
+        let mut out: Vec<Router<'a>> = Vec::new();
+        let mut add = |router: Router<'a>| {
+            if !out.contains(&router) {
+                out.push(router);
             }
-            continue;
+        };
+        for reference in vs.spec.effective_gateways() {
+            if reference.trim() == MESH_GATEWAY {
+                for client in client_namespaces(ns, &vs.spec.export_to) {
+                    add(Router { namespace: client, labels: None, via: "mesh".into() });
+                }
+                continue;
+            }
+            let Some((gw_ns, gw_name)) = gateway_ref(reference, ns) else { continue };
+            let key = (gw_ns.to_string(), gw_name.to_string());
+            let mut cache = self.by_gateway.borrow_mut();
+            let routers = cache.entry(key).or_insert_with(|| self.of_gateway(&gw_ns, &gw_name));
+            for router in routers.iter() {
+                add(router.clone());
+            }
         }
-        let Some((gw_ns, gw_name)) = gateway_ref(reference, ns) else { continue };
-        let Some(gateway) = snap.gateways().get(&gw_ns, &gw_name) else { continue };
-        for w in &workloads {
+        out
+    }
+
+    fn of_gateway(&self, gw_ns: &str, gw_name: &str) -> Vec<Router<'a>> {
+        let Some(gateway) = self.snap.gateways().get(gw_ns, gw_name) else { return Vec::new() };
+        let workloads = self.workloads.get_or_init(|| self.snap.workloads());
+        let mut out: Vec<Router<'a>> = Vec::new();
+        for w in workloads {
             let selected = if gateway.spec.selector.is_empty() {
                 w.is_gateway
             } else {
@@ -76,6 +104,6 @@ pub(crate) fn routers<'a>(snap: &'a Snapshot, vs: &'a VirtualService) -> Vec<Rou
                 out.push(router);
             }
         }
+        out
     }
-    out
 }

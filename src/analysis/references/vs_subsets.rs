@@ -18,7 +18,7 @@
 //! Decision: istioctl accepts a subset from any namespace's rule for the host, whatever its
 //! `exportTo`; we report what istiod's lookup gives.
 
-use super::routers::{Router, routers};
+use super::routers::{Router, Routers};
 use super::{listed, route_destinations};
 use crate::analysis::{Analyzer, Finding, codes, finding};
 use crate::mesh::dr_lookup::effective_destination_rule;
@@ -48,13 +48,16 @@ impl Analyzer for VirtualServiceSubsets {
 
     fn run(&self, snap: &Snapshot, out: &mut Vec<Finding>) {
         let domain = snap.cluster_domain();
+        let all_routers = Routers::new(snap);
         for entry in snap.virtual_services() {
             let ns = entry.metadata.namespace.as_str();
-            let routers = routers(snap, entry);
+            // Only routes that name a subset need to know who routes by them.
+            let mut routers: Option<Vec<Router>> = None;
             for d in route_destinations(&entry.spec) {
                 let Some(subset) = d.destination.subset.as_deref().filter(|s| !s.is_empty()) else {
                     continue;
                 };
+                let routers = routers.get_or_insert_with(|| all_routers.of(entry));
                 let host = resolve_host(&d.destination.host, ns, domain);
                 let service_ns = parse_service_host(&host, domain).map(|(_, n)| n);
                 let missing: Vec<&Router> = routers
