@@ -354,26 +354,14 @@ fn route_intents(
 /// The write that takes our rules for `backend` out of `live`: delete an HTTPRoute of ours
 /// left empty, apply one of ours, edit anyone else's. `None` when it has none.
 pub(super) fn removal(resource: &Resource, live: &Value, backend: &Backend) -> Option<Intent> {
-    let after = gateway_api::remove_rule(live, backend)?;
-    if is_ours(live) {
-        let empty =
-            after.pointer("/spec/rules").and_then(Value::as_array).is_none_or(Vec::is_empty);
-        if empty {
-            return Some(Intent::Delete { resource: *resource, live: live.clone() });
-        }
-        return Some(Intent::Apply {
-            resource: *resource,
-            object: ours_from(&after),
-            live: Some(live.clone()),
-        });
-    }
-    let backend = backend.clone();
-    Some(Intent::Edit {
-        resource: *resource,
-        live: live.clone(),
-        fields: vec![vec!["spec", "rules"]],
-        edit: Arc::new(move |live: &Value| Ok(gateway_api::remove_rule(live, &backend))),
-    })
+    let how = super::RouteRemoval {
+        field: "rules",
+        remove: gateway_api::remove_rule,
+        has_routes: |route| {
+            route.pointer("/spec/rules").and_then(Value::as_array).is_some_and(|r| !r.is_empty())
+        },
+    };
+    super::route_removal(&how, resource, live, backend)
 }
 
 fn taken(live: &Value, exposure: &Exposure, gateway: &Chosen) -> anyhow::Error {

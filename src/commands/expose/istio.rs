@@ -417,24 +417,12 @@ fn ingress_name(virtual_services: &[Value], service: &str, notes: &mut Notes) ->
 /// The write that takes our routes for `backend` out of `live`: delete a VirtualService of
 /// ours left empty, apply one of ours, edit anyone else's. `None` when it has none.
 pub(super) fn removal(resource: &Resource, live: &Value, backend: &Backend) -> Option<Intent> {
-    let after = istio::remove_route(live, backend)?;
-    if is_ours(live) {
-        if !istio::has_routes(&after) {
-            return Some(Intent::Delete { resource: *resource, live: live.clone() });
-        }
-        return Some(Intent::Apply {
-            resource: *resource,
-            object: ours_from(&after),
-            live: Some(live.clone()),
-        });
-    }
-    let backend = backend.clone();
-    Some(Intent::Edit {
-        resource: *resource,
-        live: live.clone(),
-        fields: vec![vec!["spec", "http"]],
-        edit: Arc::new(move |live: &Value| Ok(istio::remove_route(live, &backend))),
-    })
+    let how = super::RouteRemoval {
+        field: "http",
+        remove: istio::remove_route,
+        has_routes: istio::has_routes,
+    };
+    super::route_removal(&how, resource, live, backend)
 }
 
 fn conflict(vs: &Value, c: &RouteConflict, exposure: &Exposure) -> UsageError {

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{Api, DryRun, ExposeArgs, GlobalArgs},
-    cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, kinds},
+    cluster::{Cluster, ClusterError, ListOptions, Resource, Scope, kinds, ownership::is_ours},
     commands::writes::{Intent, Writer},
     error::{ExitStatus, UsageError},
-    mesh::expose::{urls, with_our_label},
+    mesh::expose::{Backend, urls, with_our_label},
     output::{Format, Ui, diff::strip_server_fields},
 };
 
@@ -249,6 +249,45 @@ pub(crate) async fn list_objects(
 /// with our label, so nothing it holds is dropped.
 pub(crate) fn ours_from(live: &Value) -> Value {
     with_our_label(&strip_server_fields(live))
+}
+
+/// How one route API takes our routes out of its route objects.
+pub(crate) struct RouteRemoval {
+    /// The list under `spec` our routes sit in (`http`, `rules`).
+    pub field: &'static str,
+    /// The object without our routes for the backend; `None` when it holds none.
+    pub remove: fn(&Value, &Backend) -> Option<Value>,
+    /// Whether the object still routes anything.
+    pub has_routes: fn(&Value) -> bool,
+}
+
+/// The write that takes our routes for `backend` out of `live`: delete an object of ours left
+/// without routes, apply one of ours, edit anyone else's. `None` when it holds none.
+pub(crate) fn route_removal(
+    how: &RouteRemoval,
+    resource: &Resource,
+    live: &Value,
+    backend: &Backend,
+) -> Option<Intent> {
+    let (field, remove) = (how.field, how.remove);
+    let after = remove(live, backend)?;
+    if is_ours(live) {
+        if !(how.has_routes)(&after) {
+            return Some(Intent::Delete { resource: *resource, live: live.clone() });
+        }
+        return Some(Intent::Apply {
+            resource: *resource,
+            object: ours_from(&after),
+            live: Some(live.clone()),
+        });
+    }
+    let backend = backend.clone();
+    Some(Intent::Edit {
+        resource: *resource,
+        live: live.clone(),
+        fields: vec![vec!["spec", field]],
+        edit: std::sync::Arc::new(move |live: &Value| Ok(remove(live, &backend))),
+    })
 }
 
 /// The name of an object.
