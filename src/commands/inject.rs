@@ -181,7 +181,7 @@ pub async fn run(global: &GlobalArgs, args: InjectArgs, ui: &mut Ui) -> anyhow::
                     _ => plan.labels_after(&labels_of(live)),
                 };
                 modes.insert(name, injection::namespace_mode(&labels));
-                objects.push(object);
+                objects.push(super::writes::printed(&object, dry_run));
             }
             Err(e) => {
                 failed = true;
@@ -350,10 +350,8 @@ async fn label_namespace(
 
     if dry_run == DryRun::Client {
         return Ok(match intended(live) {
-            Some(next) => {
-                (label_verb(live, &next), crate::output::diff::strip_server_fields(&next))
-            }
-            None => (Verb::Unchanged, crate::output::diff::strip_server_fields(live)),
+            Some(next) => (label_verb(live, &next), next),
+            None => (Verb::Unchanged, live.clone()),
         });
     }
     let edited = cluster
@@ -361,7 +359,7 @@ async fn label_namespace(
         .await
         .with_context(|| format!("cannot label namespace {name}"))?;
     let verb = if edited.changed { label_verb(live, &edited.after) } else { Verb::Unchanged };
-    Ok((verb, super::writes::without_managed_fields(&edited.after)))
+    Ok((verb, edited.after))
 }
 
 /// `unlabeled` when labels were only taken away, `labeled` otherwise, as kubectl label says.

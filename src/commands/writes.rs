@@ -181,13 +181,8 @@ impl<'a> Writer<'a> {
 
     fn print(&self, outcome: &Outcome, ui: &mut Ui) -> std::io::Result<()> {
         if self.format.is_structured() {
-            // What --dry-run=client prints is meant to be applied or committed as it is, so it
-            // carries none of the server's fields (resourceVersion would make a later apply a
-            // conflict); what the server answered is printed as kubectl prints it.
-            let objects: Vec<Value> = match self.args.dry_run {
-                DryRun::Client => outcome.objects.iter().map(diff::strip_server_fields).collect(),
-                _ => outcome.objects.iter().map(without_managed_fields).collect(),
-            };
+            let objects: Vec<Value> =
+                outcome.objects.iter().map(|o| printed(o, self.args.dry_run)).collect();
             return ui.objects(self.format, &objects);
         }
         let lines: String =
@@ -265,9 +260,20 @@ pub fn same(a: &Value, b: &Value) -> bool {
     diff::strip_server_fields(a) == diff::strip_server_fields(b)
 }
 
+/// An object as `-o yaml|json` prints it. What `--dry-run=client` prints is meant to be
+/// applied or committed as it is, so it carries none of the server's fields (resourceVersion
+/// would make a later apply a conflict); what the server answered is printed as kubectl
+/// prints it.
+pub fn printed(object: &Value, dry_run: DryRun) -> Value {
+    match dry_run {
+        DryRun::Client => diff::strip_server_fields(object),
+        _ => without_managed_fields(object),
+    }
+}
+
 /// An object as `kubectl -o yaml` prints it: without `metadata.managedFields`, which kubectl
 /// shows only with `--show-managed-fields`.
-pub fn without_managed_fields(object: &Value) -> Value {
+fn without_managed_fields(object: &Value) -> Value {
     let mut out = object.clone();
     if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
